@@ -1,0 +1,41 @@
+# Qunyun — the commands a newcomer needs. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+
+.PHONY: install demo test lint typecheck pytest bench lock clean
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
+	test -d $(VENV) || $(UV) venv --quiet $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed  ## venv with the pinned dependencies and qunyun itself
+
+demo: install  ## simulate a 3,000-member community over 180 days and summarise it
+	$(VENV)/bin/qunyun demo --members 3000 --days 180
+
+lint: install  ## ruff, formatting, mypy --strict, layer contracts
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+pytest: install  ## the test suite on SQLite and a throwaway PostgreSQL
+	scripts/run-tests
+
+test: lint pytest  ## everything CI runs
+
+bench: install  ## 1M members / 20M activities: import rate vs raw executemany, memory, refresh time
+	$(PY) benchmarks/bench_import.py
+
+lock:  ## re-pin requirements.lock from pyproject.toml
+	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .qunyun .pytest_cache .mypy_cache .ruff_cache

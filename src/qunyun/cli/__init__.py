@@ -1,0 +1,1 @@
+"""The `qunyun` command line: thin commands that parse, call an action, print."""

@@ -1,0 +1,142 @@
+"""`qunyun demo`: a simulated community, imported, refreshed and summarised."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from qunyun.cli.context import AppContext
+from qunyun.cli.lifecycle_cmd import replay_refresh
+from qunyun.cli.options import ConfigOption
+from qunyun.cli.output import console, err_console, money, when
+from qunyun.errors import QunyunError
+from qunyun.ingest import ContactLinker, Importer, ImportOptions, ImportReport
+from qunyun.lifecycle.views import (
+    StateFilter,
+    cleanup_list,
+    distribution,
+    silent_worth_waking,
+    transitions_between,
+)
+from qunyun.store.tables import activities
+
+if TYPE_CHECKING:
+    from qunyun.sim import Simulator
+
+DEFAULT_DEMO_DB = Path(".qunyun") / "demo.db"
+
+
+def _fresh_default_db() -> str:
+    DEFAULT_DEMO_DB.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEFAULT_DEMO_DB}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{DEFAULT_DEMO_DB}"
+
+
+def _simulate_into(ctx: AppContext, sim: "Simulator", expected: int) -> ImportReport:
+    options = ImportOptions(workspace_id=ctx.workspace_id, batch_size=ctx.settings.imports.batch_size)
+    importer = Importer(
+        ctx.engine, ctx.clock, options, ContactLinker(ctx.protector(create=True), ctx.workspace_id)
+    )
+    report = ImportReport(path=f"simulator(seed={sim.config.seed})")
+    with Progress(
+        TextColumn("[bold]simulating[/] {task.fields[rows]:,} activities"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sim", total=expected, rows=0)
+        importer.run(
+            sim.activities(),
+            report,
+            lambda r: bar.update(task, completed=r.inserted + r.duplicates, rows=r.inserted),
+        )
+    report.rows_read = report.inserted + report.duplicates
+    return report
+
+
+def demo_command(
+    members: Annotated[int, typer.Option(min=10, help="Members to simulate.")] = 3000,
+    days: Annotated[int, typer.Option(min=7, help="Days of community history.")] = 180,
+    seed: Annotated[int, typer.Option(help="Simulator seed (same seed, same community).")] = 42,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: a fresh .qunyun/demo.db).")
+    ] = None,
+    config: ConfigOption = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Only build and summarise (for scripts).")
+    ] = False,
+) -> None:
+    """Simulate a community, import it, refresh lifecycle state, print the operator's summary."""
+    from qunyun.sim import SimConfig, Simulator  # numpy only when simulating
+
+    ctx = AppContext.create(db or _fresh_default_db(), config)
+    with ctx.engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(activities)).scalar():
+            raise QunyunError(
+                f"{ctx.db_url} already holds activity; the demo needs an empty database",
+                code="demo.not_empty",
+            )
+    sim = Simulator(SimConfig(members=members, days=days, seed=seed))
+    report = _simulate_into(ctx, sim, expected=members * 128)  # about 128 per member at the defaults
+    console.print(f"simulated {members:,} members over {days} days: {report.inserted:,} activities imported")
+    with err_console.status("replaying weekly lifecycle refreshes…"):
+        runs = replay_refresh(ctx, sim.config.start + timedelta(days=7), sim.end, timedelta(days=7))
+    console.print(
+        f"lifecycle refreshed {len(runs)} times, {sum(r.transitions for r in runs):,} transitions recorded"
+    )
+    print_summary(ctx, sim)
+    if not no_serve:
+        console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
+
+
+def print_summary(ctx: AppContext, sim: "Simulator") -> None:
+    zone = ctx.settings.zone
+    end = sim.end
+    with ctx.engine.connect() as conn:
+        dist = distribution(conn, StateFilter(ctx.workspace_id))
+        moved = transitions_between(
+            conn, ctx.workspace_id, end - timedelta(days=30), end + timedelta(seconds=1)
+        )
+        waking = silent_worth_waking(conn, ctx.workspace_id, 10)
+        cleanup = cleanup_list(conn, ctx.workspace_id, end, ctx.settings.cleanup)
+    table = Table(title=f"{sim.config.community_name} — as of {when(end, zone)}")
+    table.add_column("segment 分层")
+    table.add_column("members", justify="right")
+    table.add_column("stage 生命周期")
+    table.add_column("members", justify="right")
+    for (segment, n_seg), (stage, n_stage) in zip(
+        dist["segments"].items(), dist["stages"].items(), strict=True
+    ):
+        table.add_row(segment, f"{n_seg:,}", stage, f"{n_stage:,}")
+    console.print(table)
+    console.print(
+        f"in the last 30 days: {moved.get('silent', 0):,} went silent, {moved.get('churned', 0):,} churned, "
+        f"{moved.get('active', 0):,} became active again"
+    )
+    waking_table = Table(title="Silent members worth waking (most engaged before going quiet)")
+    for column in ("member", "nickname", "last message", "messages", "spend", "last topics"):
+        waking_table.add_column(column, overflow="fold")
+    for row in waking:
+        topics = " / ".join(text[:24] for text in row["last_messages"])
+        waking_table.add_row(
+            str(row["member_id"]),
+            row["display_name"] or "",
+            when(row["last_message_at"], zone),
+            str(row["messages_total"]),
+            money(row["spend_minor"]),
+            topics,
+        )
+    console.print(waking_table)
+    console.print(f"clean-up list (周期淘汰): {len(cleanup):,} members — see `qunyun cleanup-list`")
+    if os.environ.get("QUNYUN_DEMO_HINTS", "1") != "0":
+        console.print(
+            f"explore: qunyun segments --db {ctx.db_url} · qunyun members --segment silent --db {ctx.db_url}"
+        )

@@ -1,0 +1,129 @@
+"""`qunyun refresh`, `segments`, `cleanup-list`."""
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from qunyun.cli.context import AppContext
+from qunyun.cli.options import ConfigOption, DbOption, JsonOption
+from qunyun.cli.output import console, err_console, money, print_json, when
+from qunyun.cli.timeparse import parse_every, parse_instant
+from qunyun.lifecycle import RefreshReport, refresh
+from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last_as_of
+
+
+def replay_refresh(ctx: AppContext, start: datetime, end: datetime, step: timedelta) -> list[RefreshReport]:
+    """Refresh at every step from `start` to `end` (inclusive), building transition history."""
+    reports = []
+    at = start
+    while at < end:
+        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock.now()))
+        at += step
+    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock.now()))
+    return reports
+
+
+def refresh_command(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO date/time (default: now).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Replay refreshes from this date up to --as-of.")
+    ] = None,
+    every: Annotated[str, typer.Option(help="Step of a replay, e.g. 1d or 7d.")] = "1d",
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute every member's stage and segment as of a time; record transitions."""
+    ctx = AppContext.create(db, config)
+    zone = ctx.settings.zone
+    end = parse_instant(as_of, zone) if as_of else ctx.clock.now()
+    if since:
+        reports = replay_refresh(ctx, parse_instant(since, zone), end, parse_every(every))
+    else:
+        with err_console.status("refreshing member state…"):
+            reports = [refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock.now())]
+    last = reports[-1]
+    transitions = sum(r.transitions for r in reports)
+    if as_json:
+        print_json(
+            {
+                "as_of": last.as_of,
+                "runs": len(reports),
+                "memberships": last.memberships,
+                "transitions": transitions,
+                "segments": last.segments,
+                "stages": last.stages,
+            }
+        )
+        return
+    console.print(
+        f"refreshed {last.memberships:,} memberships as of {when(last.as_of, zone)} "
+        f"({len(reports)} run(s), {transitions:,} transitions recorded)"
+    )
+
+
+def segments_command(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    community: Annotated[str | None, typer.Option(help="Only this community (external id).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Members per segment and per stage, from the last refresh."""
+    ctx = AppContext.create(db, config)
+    with ctx.engine.connect() as conn:
+        dist = distribution(conn, StateFilter(ctx.workspace_id, community=community))
+        as_of = last_as_of(conn, ctx.workspace_id)
+    if as_json:
+        print_json({"as_of": as_of, "total": sum(dist["segments"].values()), **dist})
+        return
+    if as_of is None:
+        console.print("no member state yet: run `qunyun refresh` after importing activity")
+        return
+    table = Table(title=f"Segments and stages as of {when(as_of, ctx.settings.zone)}")
+    table.add_column("segment")
+    table.add_column("members", justify="right")
+    table.add_column("stage")
+    table.add_column("members", justify="right")
+    rows = zip(dist["segments"].items(), dist["stages"].items(), strict=True)
+    for (segment, n_seg), (stage, n_stage) in rows:
+        table.add_row(segment, f"{n_seg:,}", stage, f"{n_stage:,}")
+    console.print(table)
+
+
+def cleanup_command(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    limit: Annotated[int | None, typer.Option(help="Show at most N members.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The periodic clean-up list (周期淘汰): long in the group, no messages, no purchases."""
+    ctx = AppContext.create(db, config)
+    with ctx.engine.connect() as conn:
+        as_of = last_as_of(conn, ctx.workspace_id)
+        rows = (
+            [] if as_of is None else cleanup_list(conn, ctx.workspace_id, as_of, ctx.settings.cleanup, limit)
+        )
+    cfg = ctx.settings.cleanup
+    if as_json:
+        print_json({"as_of": as_of, "criteria": cfg.model_dump(), "count": len(rows), "members": rows})
+        return
+    zone = ctx.settings.zone
+    table = Table(
+        title=f"Clean-up list: in group ≥ {cfg.min_days_in_group} days, no message or purchase "
+        f"in {cfg.window_days} days, lifetime spend < {cfg.protect_lifetime_spend:,.0f}"
+    )
+    for column in ("member", "nickname", "joined", "last message", "messages", "spend"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["member_id"]),
+            row["display_name"] or "",
+            when(row["joined_at"], zone),
+            when(row["last_message_at"], zone),
+            str(row["messages_total"]),
+            money(row["spend_minor"]),
+        )
+    console.print(table)
+    console.print(f"{len(rows):,} member(s) on the list")

@@ -1,0 +1,42 @@
+"""The `qunyun` entry point: command registration and error presentation."""
+
+import sys
+
+import typer
+from rich.text import Text
+
+from qunyun.cli.demo_cmd import demo_command
+from qunyun.cli.import_cmd import import_app
+from qunyun.cli.init_cmd import init_command
+from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_command
+from qunyun.cli.members_cmd import member_command, members_app
+from qunyun.cli.output import err_console
+from qunyun.errors import QunyunError
+
+app = typer.Typer(
+    name="qunyun",
+    help="Qunyun (群运): community operations — members, activity, lifecycle, playbooks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("init")(init_command)
+app.add_typer(import_app, name="import")
+app.command("refresh")(refresh_command)
+app.command("segments")(segments_command)
+app.add_typer(members_app, name="members")
+app.command("member")(member_command)
+app.command("cleanup-list")(cleanup_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    try:
+        app()
+    except QunyunError as error:
+        message = Text("error", style="red") + Text(f" [{error.code}]: {error.message}")
+        err_console.print(message, soft_wrap=True, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

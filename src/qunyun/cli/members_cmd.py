@@ -1,0 +1,194 @@
+"""`qunyun members …` (list, link, unlink) and `qunyun member ID`."""
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from qunyun.cli.context import AppContext
+from qunyun.cli.options import ConfigOption, DbOption, JsonOption
+from qunyun.cli.output import console, money, print_json, when
+from qunyun.domain import Segment, Stage
+from qunyun.errors import PrivacyError
+from qunyun.lifecycle.profile import find_member, member_profile
+from qunyun.lifecycle.views import StateFilter, list_members
+from qunyun.store import audit
+from qunyun.store.merges import find_member_merge, merge_members, unmerge
+
+members_app = typer.Typer(help="List, link and unlink members.")
+
+
+@members_app.callback(invoke_without_command=True)
+def members_command(
+    typer_ctx: typer.Context,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    segment: Annotated[Segment | None, typer.Option(help="Only this segment.")] = None,
+    stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
+    community: Annotated[str | None, typer.Option(help="Only this community (external id).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most N rows.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Skip the first N rows.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List members with their stage and segment (from the last refresh)."""
+    if typer_ctx.invoked_subcommand is not None:
+        return
+    ctx = AppContext.create(db, config)
+    flt = StateFilter(ctx.workspace_id, segment=segment, stage=stage, community=community)
+    with ctx.engine.connect() as conn:
+        rows = list_members(conn, flt, limit, offset)
+    if as_json:
+        print_json({"count": len(rows), "offset": offset, "members": rows})
+        return
+    zone = ctx.settings.zone
+    table = Table()
+    for column in (
+        "id",
+        "nickname",
+        "community",
+        "stage",
+        "segment",
+        "last message",
+        "msgs 30d",
+        "spend",
+    ):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["member_id"]),
+            row["display_name"] or "",
+            row["community"],
+            row["stage"],
+            row["segment"],
+            when(row["last_message_at"], zone),
+            str(row["messages_30d"]),
+            money(row["spend_minor"]),
+        )
+    console.print(table)
+
+
+@members_app.command("link")
+def link_command(
+    survivor: Annotated[str, typer.Argument(help="Member that stays (id or platform:external_id).")],
+    other: Annotated[str, typer.Argument(help="Member merged into it.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "operator link",
+    actor: Annotated[str, typer.Option(help="Who is doing this.")] = "cli",
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Merge two members that are one person (reversible with `members unlink`)."""
+    ctx = AppContext.create(db, config)
+    with ctx.engine.begin() as conn:
+        result = merge_members(
+            conn,
+            workspace_id=ctx.workspace_id,
+            survivor_id=find_member(conn, ctx.workspace_id, survivor),
+            merged_id=find_member(conn, ctx.workspace_id, other),
+            reason=reason,
+            actor=actor,
+            now=ctx.clock.now(),
+        )
+    payload = {
+        "merge_id": result.merge_id,
+        "survivor_id": result.survivor_id,
+        "merged_id": result.merged_id,
+        "identities_moved": list(result.identity_ids),
+    }
+    if as_json:
+        print_json(payload)
+    else:
+        console.print(
+            f"merge {result.merge_id}: member {result.merged_id} → {result.survivor_id} "
+            f"({len(result.identity_ids)} identities moved); run `qunyun refresh` to update segments"
+        )
+
+
+@members_app.command("unlink")
+def unlink_command(
+    target: Annotated[str, typer.Argument(help="A merge id ('merge:7') or the merged member's id.")],
+    actor: Annotated[str, typer.Option(help="Who is doing this.")] = "cli",
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Undo a merge: the merged member gets its identities back."""
+    ctx = AppContext.create(db, config)
+    with ctx.engine.begin() as conn:
+        if target.startswith("merge:"):
+            merge_id = int(target.removeprefix("merge:"))
+        else:
+            merged = int(target) if target.isdigit() else find_member(conn, ctx.workspace_id, target)
+            merge_id = find_member_merge(conn, ctx.workspace_id, merged)
+        result = unmerge(
+            conn, workspace_id=ctx.workspace_id, merge_id=merge_id, actor=actor, now=ctx.clock.now()
+        )
+    if as_json:
+        print_json(
+            {
+                "merge_id": result.merge_id,
+                "restored_member_id": result.merged_id,
+                "from_member_id": result.survivor_id,
+                "identities_moved": list(result.identity_ids),
+            }
+        )
+    else:
+        console.print(f"merge {result.merge_id} undone: member {result.merged_id} restored")
+
+
+def _protector(ctx: AppContext) -> Any:
+    try:
+        return ctx.protector()
+    except PrivacyError:
+        return None
+
+
+def member_command(
+    ref: Annotated[str, typer.Argument(help="Member id or platform:external_id.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+    reveal: Annotated[bool, typer.Option(help="Show contact values in clear (audited).")] = False,
+    actor: Annotated[str, typer.Option(help="Who is asking (audit log).")] = "cli",
+    as_json: JsonOption = False,
+) -> None:
+    """One member: identities, contacts (masked), stage and segment per community, last activity."""
+    ctx = AppContext.create(db, config)
+    with ctx.engine.begin() as conn:
+        member_id = find_member(conn, ctx.workspace_id, ref)
+        profile = member_profile(conn, ctx.workspace_id, member_id, _protector(ctx), reveal)
+        audit.record(
+            conn,
+            workspace_id=ctx.workspace_id,
+            at=ctx.clock.now(),
+            actor=actor,
+            action="member.view" + (".reveal" if reveal else ""),
+            target=f"member:{member_id}",
+        )
+    if as_json:
+        print_json(profile)
+        return
+    _print_profile(profile, ctx)
+
+
+def _print_profile(profile: dict[str, Any], ctx: AppContext) -> None:
+    zone = ctx.settings.zone
+    console.print(f"[bold]member {profile['member_id']}[/] {profile['display_name'] or ''}")
+    for ident in profile["identities"]:
+        console.print(f"  identity {ident['platform']}:{ident['external_id']} ({ident['nickname'] or '—'})")
+    for contact in profile["contacts"]:
+        console.print(f"  contact {contact['kind']}: {contact['value']}")
+    for st in profile["communities"]:
+        console.print(
+            f"  [bold]{st['community']}[/] stage {st['stage']} · segment {st['segment']} "
+            f"(since {when(st['segment_since'], zone)}; {st['reason']})"
+        )
+        console.print(
+            f"    joined {when(st['joined_at'], zone)} · last message {when(st['last_message_at'], zone)} · "
+            f"messages {st['messages_total']} (30d: {st['messages_30d']}) · "
+            f"purchases {st['purchases_total']} "
+            f"({money(st['spend_minor']) or '0'})"
+        )
+    last = profile["last_activity"]
+    if last:
+        text = f" “{last['text'][:60]}”" if last.get("text") else ""
+        console.print(f"  last activity: {last['kind']} at {when(last['occurred_at'], zone)}{text}")

@@ -1,0 +1,34 @@
+"""Printing: JSON for scripts (stable, documented in docs/cli.md), Rich for people."""
+
+import json
+import sys
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
+
+
+def money(minor: int | None) -> str:
+    return "" if not minor else f"{minor / 100:,.2f}"
+
+
+def when(value: datetime | None, zone: Any) -> str:
+    return "—" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")

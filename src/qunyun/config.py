@@ -1,0 +1,171 @@
+"""Configuration: one `qunyun.toml`, documented defaults, environment overrides.
+
+Lookup order for the file: `--config PATH`, `$QUNYUN_CONFIG`, `./qunyun.toml`;
+no file means all defaults. Any key can be overridden from the environment as
+`QUNYUN_<SECTION>__<KEY>` (e.g. `QUNYUN_LIFECYCLE__SILENT_AFTER_DAYS=21`), and
+two have short names: `QUNYUN_DATABASE_URL` and `QUNYUN_SECRET_KEY`.
+Every key is documented in docs/configuration.md (a test enforces it).
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from qunyun.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "qunyun.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///qunyun.db"
+    echo: bool = False
+
+
+class PrivacyConfig(_Section):
+    # Base64 Fernet key (32 bytes). Prefer the env var or a key file over the toml.
+    secret_key: str | None = None
+    key_file: str = ".qunyun/secret.key"
+
+
+class GeneralConfig(_Section):
+    timezone: str = "Asia/Shanghai"
+    locale: str = "zh-CN"
+    workspace: str = "default"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in ("zh-CN", "en"):
+            raise ValueError("locale must be 'zh-CN' or 'en'")
+        return value
+
+
+class LifecycleConfig(_Section):
+    """Thresholds of the rule-based stage and segment (docs/lifecycle.md)."""
+
+    new_member_days: int = Field(30, ge=1)
+    silent_after_days: int = Field(30, ge=1)
+    churn_inactive_days: int = Field(90, ge=1)
+    demotion_grace_days: int = Field(3, ge=0)
+    growing_after_months: int = Field(1, ge=0)
+    mature_after_months: int = Field(3, ge=0)
+    churning_after_months: int = Field(6, ge=0)
+    mature_enter_interactions_30d: int = Field(4, ge=1)
+    mature_keep_interactions_30d: int = Field(2, ge=0)
+    mature_repeat_purchases: int = Field(2, ge=1)
+    collapse_ratio: float = Field(0.25, ge=0, le=1)
+    collapse_min_baseline_30d: float = Field(4.0, ge=0)
+    fade_ratio: float = Field(0.5, ge=0, le=1)
+
+
+class CleanupConfig(_Section):
+    """Periodic clean-up list (周期淘汰): long-tenured members who neither speak nor buy."""
+
+    min_days_in_group: int = Field(90, ge=0)
+    window_days: int = Field(90, ge=1)
+    protect_lifetime_spend: float = Field(500.0, ge=0)
+
+
+class ImportConfig(_Section):
+    batch_size: int = Field(5000, ge=1, le=100_000)
+    identity_cache_size: int = Field(200_000, ge=1000)
+
+
+class Settings(_Section):
+    general: GeneralConfig = GeneralConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    cleanup: CleanupConfig = CleanupConfig()
+    imports: ImportConfig = Field(ImportConfig(), alias="import")
+    base_dir: Path = Path(".")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.general.timezone)
+
+    def resolve_path(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def database_url(self) -> str:
+        """The configured URL, with relative SQLite paths anchored at the config's folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str(self.resolve_path(rest))
+        return url
+
+
+_SHORT_ENV = {
+    "QUNYUN_DATABASE_URL": ("database", "url"),
+    "QUNYUN_SECRET_KEY": ("privacy", "secret_key"),
+}
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    overrides: dict[str, dict[str, Any]] = {}
+    for name, (section, key) in _SHORT_ENV.items():
+        if environ.get(name):
+            overrides.setdefault(section, {})[key] = environ[name]
+    for name, value in environ.items():
+        if name.startswith("QUNYUN_") and "__" in name:
+            section, _, key = name[len("QUNYUN_") :].lower().partition("__")
+            overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged = dict(base)
+    for section, values in extra.items():
+        current = merged.get(section, {})
+        if not isinstance(current, dict):
+            raise ConfigError(f"[{section}] must be a table", code="config.invalid")
+        merged[section] = {**current, **values}
+    return merged
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the config file (if any), apply env overrides, validate."""
+    env = dict(os.environ if environ is None else environ)
+    if path is None and env.get("QUNYUN_CONFIG"):
+        path = Path(env["QUNYUN_CONFIG"])
+    if path is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        path = Path(DEFAULT_CONFIG_NAME)
+    raw: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}", code="config.missing") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}", code="config.invalid") from exc
+        base_dir = path.resolve().parent
+    data = _merge(raw, _env_overrides(env))
+    data["base_dir"] = base_dir
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        where = str(path) if path else "environment"
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"{where}: {problems}", code="config.invalid") from exc

@@ -1,0 +1,35 @@
+"""Plain types shared by every layer: no I/O, nothing of ours imported."""
+
+from qunyun.domain.activity import ActivityRecord, Money, to_minor_units
+from qunyun.domain.clock import Clock, FixedClock, SystemClock
+from qunyun.domain.facts import MemberFacts
+from qunyun.domain.kinds import (
+    ANY_KINDS,
+    INTERACTION_KINDS,
+    MESSAGE_KINDS,
+    ActivityKind,
+    Platform,
+    Segment,
+    Stage,
+)
+from qunyun.domain.timeutil import add_months, ensure_utc, months_between
+
+__all__ = [
+    "ANY_KINDS",
+    "INTERACTION_KINDS",
+    "MESSAGE_KINDS",
+    "ActivityKind",
+    "ActivityRecord",
+    "Clock",
+    "FixedClock",
+    "MemberFacts",
+    "Money",
+    "Platform",
+    "Segment",
+    "Stage",
+    "SystemClock",
+    "add_months",
+    "ensure_utc",
+    "months_between",
+    "to_minor_units",
+]

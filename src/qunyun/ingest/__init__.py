@@ -1,0 +1,27 @@
+"""Getting activity in: file formats, validation, batching, identity resolution.
+
+Formats register in `FORMATS` (name → source class); later importers
+(Telegram, Discord, Slack, WeChat) register the same way.
+"""
+
+from qunyun.ingest.contacts import ContactLinker
+from qunyun.ingest.pipeline import Importer, ImportOptions, ImportReport, import_source
+from qunyun.ingest.rows import FIELDS, RowDefaults, RowProblem
+from qunyun.ingest.sources import CsvSource, JsonlSource, RowSource
+
+FORMATS: dict[str, type[CsvSource] | type[JsonlSource]] = {"csv": CsvSource, "jsonl": JsonlSource}
+
+__all__ = [
+    "FIELDS",
+    "FORMATS",
+    "ContactLinker",
+    "CsvSource",
+    "ImportOptions",
+    "ImportReport",
+    "Importer",
+    "JsonlSource",
+    "RowDefaults",
+    "RowProblem",
+    "RowSource",
+    "import_source",
+]

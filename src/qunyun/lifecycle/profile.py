@@ -1,0 +1,136 @@
+"""One member, everything we know: identities, contacts (masked), state per community."""
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from qunyun.errors import NotFoundError
+from qunyun.privacy import PiiProtector
+from qunyun.store import contacts as contact_store
+from qunyun.store.merges import resolve_live_member
+from qunyun.store.tables import activities, communities, identities, member_state, members
+
+
+def find_member(conn: Connection, workspace_id: int, ref: str) -> int:
+    """A member by id ('42') or by identity ('telegram:user123'), following merges."""
+    if ref.isdigit():
+        return resolve_live_member(conn, workspace_id, int(ref))
+    platform, _, external = ref.partition(":")
+    found = conn.execute(
+        select(identities.c.member_id).where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.platform == platform,
+            identities.c.external_id == external,
+        )
+    ).scalar()
+    if found is None:
+        raise NotFoundError(
+            f"no member {ref!r} (give an id or platform:external_id)", code="member.not_found"
+        )
+    return int(found)
+
+
+def mask(value: str) -> str:
+    """'+86 13812345678' → '138****5678': enough to recognise, not to dial."""
+    digits = [c for c in value if c.isdigit()]
+    if len(digits) >= 7:
+        tail = "".join(digits[-4:])
+        head = "".join(digits[-11:-8]) if len(digits) >= 11 else "".join(digits[:3])
+        return f"{head}****{tail}"
+    return value[:2] + "****" if len(value) > 2 else "****"
+
+
+def member_profile(
+    conn: Connection,
+    workspace_id: int,
+    member_id: int,
+    protector: PiiProtector | None,
+    reveal: bool = False,
+) -> dict[str, Any]:
+    row = conn.execute(
+        select(members).where(members.c.id == member_id, members.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no member {member_id}", code="member.not_found")
+    idents = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                identities.c.id,
+                identities.c.platform,
+                identities.c.external_id,
+                identities.c.nickname,
+            )
+            .where(identities.c.member_id == member_id)
+            .order_by(identities.c.id)
+        )
+    ]
+    return {
+        "member_id": member_id,
+        "display_name": row.display_name,
+        "merged_into": row.merged_into_id,
+        "identities": idents,
+        "contacts": _contacts(conn, member_id, protector, reveal),
+        "communities": _states(conn, member_id),
+        "last_activity": _last_activity(conn, member_id),
+    }
+
+
+def _contacts(
+    conn: Connection, member_id: int, protector: PiiProtector | None, reveal: bool
+) -> list[dict[str, str]]:
+    shown = []
+    for kind, token in contact_store.contacts_of_member(conn, member_id):
+        if protector is None:
+            shown.append({"kind": kind, "value": "(encrypted; no key configured)"})
+            continue
+        clear = protector.decrypt(token)
+        shown.append({"kind": kind, "value": clear if reveal else mask(clear)})
+    return shown
+
+
+def _states(conn: Connection, member_id: int) -> list[dict[str, Any]]:
+    query = (
+        select(
+            communities.c.platform,
+            communities.c.external_id.label("community"),
+            communities.c.name.label("community_name"),
+            member_state.c.stage,
+            member_state.c.segment,
+            member_state.c.as_of,
+            member_state.c.stage_since,
+            member_state.c.segment_since,
+            member_state.c.is_member,
+            member_state.c.joined_at,
+            member_state.c.left_at,
+            member_state.c.last_seen_at,
+            member_state.c.last_message_at,
+            member_state.c.messages_total,
+            member_state.c.messages_30d,
+            member_state.c.interactions_30d,
+            member_state.c.purchases_total,
+            member_state.c.spend_minor,
+            member_state.c.reason,
+        )
+        .join(communities, communities.c.id == member_state.c.community_id)
+        .where(member_state.c.member_id == member_id)
+        .order_by(communities.c.external_id)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _last_activity(conn: Connection, member_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(
+            activities.c.kind,
+            activities.c.occurred_at,
+            activities.c.text,
+            communities.c.external_id.label("community"),
+        )
+        .join(identities, identities.c.id == activities.c.identity_id)
+        .join(communities, communities.c.id == activities.c.community_id)
+        .where(identities.c.member_id == member_id)
+        .order_by(activities.c.occurred_at.desc())
+        .limit(1)
+    ).first()
+    return dict(row._mapping) if row else None

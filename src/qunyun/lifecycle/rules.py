@@ -1,0 +1,134 @@
+"""Rule-based lifecycle: stage (seed 000) and segment (seed 002) from member facts.
+
+Pure functions of (facts, previous state, config): no I/O, no clock. The
+thresholds live in `[lifecycle]` of qunyun.toml; docs/lifecycle.md states
+every rule in the operator's words. Each decision names the rule that made it.
+
+Hysteresis: promotions take effect at once (a silent member who speaks is
+active again today), demotions only once their condition has held for
+`demotion_grace_days` beyond the threshold, and a mature member stays mature
+until interactions fall below a lower "keep" threshold. A member near a
+threshold therefore does not flip between segments day after day.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from qunyun.config import LifecycleConfig
+from qunyun.domain import MemberFacts, Segment, Stage, months_between
+
+# Better segments first: moving right is a demotion.
+_SEGMENT_RANK = {Segment.NEW: 0, Segment.ACTIVE: 0, Segment.SILENT: 1, Segment.CHURNED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    stage: Stage
+    segment: Segment
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    stage: Stage
+    segment: Segment
+    stage_rule: str
+    segment_rule: str
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+def _grace(previous: Previous | None, target: Segment, config: LifecycleConfig) -> timedelta:
+    """Extra time a demotion waits when the member currently holds a better segment."""
+    if previous is None or _SEGMENT_RANK[previous.segment] >= _SEGMENT_RANK[target]:
+        return timedelta(0)
+    return _days(config.demotion_grace_days)
+
+
+def decide_segment(
+    facts: MemberFacts, previous: Previous | None, config: LifecycleConfig
+) -> tuple[Segment, str]:
+    as_of = facts.as_of
+    if not facts.is_member:
+        return Segment.CHURNED, "left_group"
+    joined = facts.joined_at
+    if joined is not None and as_of - joined < _days(config.new_member_days) and not facts.rejoined:
+        return Segment.NEW, "joined_recently"
+    life = facts.last_life_at
+    churn_after = _days(config.churn_inactive_days) + _grace(previous, Segment.CHURNED, config)
+    if life is None or as_of - life >= churn_after:
+        return Segment.CHURNED, "no_activity"
+    message = facts.last_message_at
+    silent_after = _days(config.silent_after_days) + _grace(previous, Segment.SILENT, config)
+    if message is None or as_of - message >= silent_after:
+        return Segment.SILENT, "never_spoke" if message is None else "no_recent_message"
+    return Segment.ACTIVE, "spoke_recently"
+
+
+def _collapsed(facts: MemberFacts, ratio: float, min_baseline: float) -> bool:
+    """Recent interactions fell below `ratio` x the member's own 30-day baseline."""
+    baseline = facts.interactions_prev_90d / 3.0
+    return baseline >= min_baseline and facts.interactions_30d < ratio * baseline
+
+
+def _tenure_months(facts: MemberFacts, zone: ZoneInfo) -> int:
+    joined = facts.joined_at
+    if joined is None:
+        return 0
+    return months_between(joined.astimezone(zone), facts.as_of.astimezone(zone))
+
+
+def decide_stage(
+    facts: MemberFacts,
+    segment: Segment,
+    previous: Previous | None,
+    config: LifecycleConfig,
+    zone: ZoneInfo,
+) -> tuple[Stage, str]:
+    if not facts.is_member:
+        return Stage.CHURNING, "left_group"
+    if segment in (Segment.SILENT, Segment.CHURNED):
+        return Stage.CHURNING, f"segment_{segment.value}"
+    if _collapsed(facts, config.collapse_ratio, config.collapse_min_baseline_30d):
+        return Stage.CHURNING, "activity_collapsed"
+    months = _tenure_months(facts, zone)
+    if months >= config.churning_after_months and _collapsed(facts, config.fade_ratio, 1.0):
+        return Stage.CHURNING, "faded_after_6_months"
+    if months < config.growing_after_months:
+        return Stage.NEW, "first_month"
+    if months >= config.mature_after_months:
+        keep = previous is not None and previous.stage is Stage.MATURE
+        needed = config.mature_keep_interactions_30d if keep else config.mature_enter_interactions_30d
+        if facts.interactions_30d >= needed:
+            return Stage.MATURE, "interacts"
+        if facts.purchases_total >= config.mature_repeat_purchases:
+            return Stage.MATURE, "repeat_buyer"
+    return Stage.GROWING, "past_first_month"
+
+
+def decide(
+    facts: MemberFacts, previous: Previous | None, config: LifecycleConfig, zone: ZoneInfo
+) -> Decision:
+    segment, segment_rule = decide_segment(facts, previous, config)
+    stage, stage_rule = decide_stage(facts, segment, previous, config, zone)
+    return Decision(stage, segment, stage_rule, segment_rule)
+
+
+def explain(facts: MemberFacts) -> dict[str, object]:
+    """The facts a transition row keeps, so an operator can see why it happened."""
+
+    def days_since(value: datetime | None) -> float | None:
+        return None if value is None else round((facts.as_of - value).total_seconds() / 86400, 2)
+
+    return {
+        "is_member": facts.is_member,
+        "days_since_join": days_since(facts.joined_at),
+        "days_since_message": days_since(facts.last_message_at),
+        "days_since_activity": days_since(facts.last_life_at),
+        "messages_30d": facts.messages_30d,
+        "interactions_30d": facts.interactions_30d,
+        "interactions_prev_90d": facts.interactions_prev_90d,
+        "purchases_total": facts.purchases_total,
+    }

@@ -1,0 +1,220 @@
+"""The relational schema: the source of truth for members and their activity.
+
+Every change here needs an Alembic revision in `store/migrations/versions`;
+`tests/test_migrations.py` fails when the two disagree.
+"""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from qunyun.store.types import BigId, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("name", String(200)),
+    Column("timezone", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "platform", "external_id"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("display_name", String(200)),
+    Column("is_staff", Boolean, nullable=False, default=False),
+    Column("is_bot", Boolean, nullable=False, default=False),
+    # A merged member keeps its row (so the merge can be undone) but points at the survivor.
+    Column("merged_into_id", ForeignKey("members.id")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "workspace_id", "merged_into_id"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("member_id", ForeignKey("members.id"), nullable=False, index=True),
+    Column("platform", String(20), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("nickname", String(200)),
+    # The member this identity was first created for: where an unmerge sends it back.
+    Column("original_member_id", ForeignKey("members.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "platform", "external_id"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("identity_id", ForeignKey("identities.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    # HMAC pseudonym (hex) for matching; the clear value only as Fernet ciphertext.
+    Column("pseudonym", String(64), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("identity_id", "kind", "pseudonym"),
+    Index(None, "workspace_id", "kind", "pseudonym"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("identity_id", ForeignKey("identities.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("text", Text),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("reference_id", String(200)),
+    Column("reply_to", String(200)),
+    Column("source", String(50), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("ingested_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "idempotency_key"),
+    Index(None, "identity_id", "occurred_at"),
+    Index(None, "community_id", "occurred_at"),
+)
+
+member_state = Table(
+    "member_state",
+    metadata,
+    Column("community_id", ForeignKey("communities.id"), primary_key=True),
+    Column("member_id", ForeignKey("members.id"), primary_key=True),
+    Column("stage", String(20), nullable=False),
+    Column("segment", String(20), nullable=False),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("stage_since", UtcDateTime, nullable=False),
+    Column("segment_since", UtcDateTime, nullable=False),
+    Column("is_member", Boolean, nullable=False),
+    Column("joined_at", UtcDateTime),
+    Column("left_at", UtcDateTime),
+    Column("last_seen_at", UtcDateTime),
+    Column("last_message_at", UtcDateTime),
+    Column("last_purchase_at", UtcDateTime),
+    Column("messages_total", Integer, nullable=False, default=0),
+    Column("messages_30d", Integer, nullable=False, default=0),
+    Column("interactions_30d", Integer, nullable=False, default=0),
+    Column("purchases_total", Integer, nullable=False, default=0),
+    Column("spend_minor", BigInteger, nullable=False, default=0),
+    Column("reason", String(200), nullable=False),
+    Index(None, "community_id", "segment"),
+    Index(None, "member_id"),
+)
+
+segment_transitions = Table(
+    "segment_transitions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("member_id", ForeignKey("members.id"), nullable=False),
+    # 'segment' or 'stage': one history table for both dimensions of the lifecycle.
+    Column("dimension", String(10), nullable=False),
+    Column("from_value", String(20)),
+    Column("to_value", String(20), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("rule", String(60), nullable=False),
+    Column("facts", JSON, nullable=False),
+    UniqueConstraint("community_id", "member_id", "dimension", "at"),
+    Index(None, "community_id", "at"),
+    Index(None, "member_id", "at"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("survivor_id", ForeignKey("members.id"), nullable=False),
+    Column("merged_id", ForeignKey("members.id"), nullable=False),
+    Column("identity_ids", JSON, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("undone_at", UtcDateTime),
+    Column("undone_by", String(100)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index(None, "workspace_id", "at"),
+)
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("status", String(20), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("inserted", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+)
+
+refresh_runs = Table(
+    "refresh_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("status", String(20), nullable=False),
+    Column("memberships", Integer, nullable=False, default=0),
+    Column("transitions", Integer, nullable=False, default=0),
+)

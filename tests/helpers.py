@@ -1,0 +1,71 @@
+"""Small builders shared by tests: import files written by hand, counts read back."""
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from conftest import T0
+from qunyun.domain import FixedClock
+from qunyun.ingest import FORMATS, ImportOptions, ImportReport, import_source
+from qunyun.store.tables import activities
+
+HEADER = [
+    "occurred_at",
+    "community",
+    "platform",
+    "member",
+    "nickname",
+    "kind",
+    "text",
+    "amount",
+    "currency",
+    "reference_id",
+    "phone",
+]
+
+
+def row(at: str, member: str, kind: str, text: str = "", **extra: str) -> dict[str, str]:
+    base = {
+        "occurred_at": at,
+        "community": "g1",
+        "platform": "wechat",
+        "member": member,
+        "nickname": f"nick-{member}",
+        "kind": kind,
+        "text": text,
+    }
+    base.update(extra)
+    return base
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADER)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: r.get(k, "") for k in HEADER})
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+def run_import(
+    engine: Engine, workspace_id: int, path: Path, fmt: str = "csv", **options: Any
+) -> ImportReport:
+    opts = ImportOptions(
+        workspace_id=workspace_id, rejects_path=path.with_suffix(".rejects.jsonl"), **options
+    )
+    return import_source(engine, FixedClock(T0), FORMATS[fmt](path), opts, fmt=fmt)
+
+
+def count_activities(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(activities)).scalar_one())

@@ -1,0 +1,130 @@
+"""The CLI through its real entry point (subprocess) and Typer's runner, on both databases."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import row, write_csv
+from qunyun.cli.main import app
+
+runner = CliRunner()
+
+
+def qy(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `qunyun` exactly as an operator would: the installed console script."""
+    exe = Path(sys.executable).parent / "qunyun"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QUNYUN_")} | (env or {})
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
+
+
+def invoke(*args: str) -> Any:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return json.loads(result.stdout) if "--json" in args else result.stdout
+
+
+def test_import_refresh_segments_members_member(db_url: str, tmp_path: Path) -> None:
+    rows = [
+        row("2026-05-01T08:00:00+08:00", "u1", "join", phone="13812345678"),
+        row("2026-05-01T09:00:00+08:00", "u1", "message", "想学摄影"),
+        row("2026-06-20T09:00:00+08:00", "u2", "join"),
+        row("2026-06-21T09:00:00+08:00", "u2", "message", "hello"),
+        row("bad", "u3", "message"),
+    ]
+    path = write_csv(tmp_path / "a.csv", rows)
+    env = {"QUNYUN_PRIVACY__KEY_FILE": str(tmp_path / "k.key")}
+    done = qy("import", "csv", str(path), "--db", db_url, "--json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["rows_read"], report["inserted"], report["rejected"]) == (5, 4, 1)
+    assert qy("refresh", "--as-of", "2026-07-01", "--db", db_url, cwd=tmp_path, env=env).returncode == 0
+    seg = json.loads(qy("segments", "--json", "--db", db_url, cwd=tmp_path, env=env).stdout)
+    assert seg["segments"] == {"new": 1, "active": 0, "silent": 1, "churned": 0}
+    assert seg["total"] == 2
+    listed = json.loads(
+        qy("members", "--segment", "silent", "--json", "--db", db_url, cwd=tmp_path, env=env).stdout
+    )
+    assert [m["display_name"] for m in listed["members"]] == ["nick-u1"]
+    member = json.loads(qy("member", "wechat:u1", "--json", "--db", db_url, cwd=tmp_path, env=env).stdout)
+    assert member["contacts"] == [{"kind": "phone", "value": "138****5678"}]
+    assert member["communities"][0]["segment"] == "silent"
+    assert member["last_activity"]["text"] == "想学摄影"
+
+
+def test_errors_are_one_clear_line_with_a_code(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    missing = qy("import", "csv", str(tmp_path / "nope.csv"), "--db", db, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "[import.unreadable]" in missing.stderr
+    assert "nope.csv" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad = write_csv(tmp_path / "b.csv", [row("bad", "u1", "message")])
+    strict = qy("import", "csv", str(bad), "--strict", "--db", db, cwd=tmp_path)
+    assert strict.returncode == 1
+    assert "line 2, field occurred_at" in strict.stderr
+    assert qy("member", "999", "--db", db, cwd=tmp_path).returncode == 1
+    usage = qy("members", "--segment", "sleepy", "--db", db, cwd=tmp_path)
+    assert usage.returncode == 2
+
+
+def test_link_unlink_through_the_cli(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            row("2026-05-01T08:00:00+08:00", "a", "join"),
+            row("2026-05-01T08:00:00+08:00", "b", "join", platform="telegram"),
+        ],
+    )
+    invoke("import", "csv", str(path), "--db", db)
+    merged = invoke("members", "link", "wechat:a", "telegram:b", "--db", db, "--json")
+    assert len(merged["identities_moved"]) == 1
+    profile = invoke("member", "telegram:b", "--db", db, "--json")
+    assert {i["external_id"] for i in profile["identities"]} == {"a", "b"}
+    undone = invoke("members", "unlink", str(merged["merged_id"]), "--db", db, "--json")
+    assert undone["restored_member_id"] == merged["merged_id"]
+    assert invoke("member", "telegram:b", "--db", db, "--json")["member_id"] == merged["merged_id"]
+
+
+def test_init_writes_config_and_key(tmp_path: Path) -> None:
+    done = qy("init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "qunyun.toml").is_file()
+    key = tmp_path / ".qunyun" / "secret.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert (tmp_path / "qunyun.db").is_file()
+    assert key.read_text().strip() not in (tmp_path / "qunyun.db").read_bytes().decode("latin-1")
+
+
+@pytest.mark.slow
+def test_demo_builds_all_four_segments(db_url: str, tmp_path: Path) -> None:
+    done = qy(
+        "demo",
+        "--members",
+        "300",
+        "--days",
+        "120",
+        "--seed",
+        "5",
+        "--db",
+        db_url,
+        "--no-serve",
+        cwd=tmp_path,
+        env={"QUNYUN_PRIVACY__KEY_FILE": str(tmp_path / "k.key")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Silent members worth waking" in done.stdout
+    seg = json.loads(qy("segments", "--json", "--db", db_url, cwd=tmp_path).stdout)
+    assert seg["total"] == 300
+    assert all(seg["segments"][s] > 0 for s in ("new", "active", "silent", "churned"))
+    again = qy("demo", "--members", "300", "--db", db_url, "--no-serve", cwd=tmp_path)
+    assert again.returncode == 1
+    assert "demo.not_empty" in again.stderr
