@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv runs as a module of the machine's Python, so it is found wherever pip put it.
+UV := python3 -m uv
 
-.PHONY: install demo test lint typecheck pytest bench lock clean
+.PHONY: install demo test lint pytest bench lock clean uv
 
-$(UV):
-	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+uv:
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
-$(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
+$(VENV)/.installed: requirements.lock pyproject.toml | uv
 	test -d $(VENV) || $(UV) venv --quiet $(VENV)
 	$(UV) pip sync --quiet --python $(PY) requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
@@ -34,7 +35,7 @@ test: lint pytest  ## everything CI runs
 bench: install  ## 1M members / 20M activities: import rate vs raw executemany, memory, refresh time
 	$(PY) benchmarks/bench_import.py
 
-lock:  ## re-pin requirements.lock from pyproject.toml
+lock: uv  ## re-pin requirements.lock from pyproject.toml
 	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --no-header -o requirements.lock
 
 clean:

@@ -22,6 +22,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from qunyun.domain import ActivityRecord
 from qunyun.ingest.pipeline import ACTIVITY_COLUMNS
@@ -32,13 +33,16 @@ from qunyun.store.types import encode_utc
 
 OUT = Path(__file__).parent / "out"
 QUNYUN = Path(sys.executable).parent / "qunyun"
-# ~20 activities per member on average (calibrated with --members 20000).
-BENCH_KNOBS = {"views_per_day": 0.2, "activity_scale": 0.3}
+# ~20 activities per member on average (docs/simulator.md, volume table).
+VIEWS_PER_DAY = 0.2
+ACTIVITY_SCALE = 0.3
 
 
 def generate(members: int, days: int, seed: int) -> tuple[Path, SimConfig, float]:
-    config = SimConfig(members=members, days=days, seed=seed, **BENCH_KNOBS)  # type: ignore[arg-type]
-    path = OUT / f"sim-{members}-{days}-{seed}.csv"
+    config = SimConfig(
+        members=members, days=days, seed=seed, views_per_day=VIEWS_PER_DAY, activity_scale=ACTIVITY_SCALE
+    )
+    path = OUT / f"sim-{members}-{days}-{seed}-v{VIEWS_PER_DAY}-a{ACTIVITY_SCALE}.csv"
     if path.exists():
         return path, config, 0.0
     started = time.perf_counter()
@@ -123,7 +127,7 @@ _MEASURE = (
 )
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, object]]:
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any]]:
     """Wall seconds, peak RSS (bytes) of the command, and its --json output."""
     started = time.perf_counter()
     done = subprocess.run(
@@ -157,7 +161,7 @@ def main() -> None:
     db = fresh_sqlite("ours.db")
     url = f"sqlite:///{db}"
     import_s, import_rss, report = run_cli(["import", "csv", str(csv_path), "--db", url], env)
-    rows = int(report["rows_read"])  # type: ignore[call-overload]
+    rows = int(report["rows_read"])
     ours_rate = rows / import_s
     print(
         f"rows: {rows:,} ({rows / args.members:.1f} per member), inserted {report['inserted']:,}, "

@@ -128,3 +128,14 @@ def test_demo_builds_all_four_segments(db_url: str, tmp_path: Path) -> None:
     again = qy("demo", "--members", "300", "--db", db_url, "--no-serve", cwd=tmp_path)
     assert again.returncode == 1
     assert "demo.not_empty" in again.stderr
+
+
+def test_simulate_writes_importable_files_and_truth(tmp_path: Path) -> None:
+    out = invoke("simulate", str(tmp_path / "sim"), "--members", "120", "--days", "40", "--format", "jsonl")
+    assert "activities.jsonl" in out
+    truth = (tmp_path / "sim" / "truth.csv").read_text(encoding="utf-8").splitlines()
+    assert len(truth) == 121  # header + one row per member
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    report = invoke("import", "jsonl", str(tmp_path / "sim" / "activities.jsonl"), "--db", db, "--json")
+    assert report["rejected"] == 0
+    assert report["inserted"] == report["rows_read"] > 120

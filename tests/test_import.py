@@ -126,6 +126,9 @@ def test_wrong_column_count_and_bad_json(engine: Engine, workspace_id: int, tmp_
     jsonl.write_text(json.dumps(GOOD[1], ensure_ascii=False) + "\n{not json\n[1, 2]\n", encoding="utf-8")
     report = run_import(engine, workspace_id, jsonl, fmt="jsonl")
     assert [p.split(":")[0] for p in report.problems] == ["line 2, field *", "line 3, field *"]
+    good_again = write_jsonl(jsonl, [GOOD[1]])
+    assert run_import(engine, workspace_id, good_again, fmt="jsonl").rejected == 0
+    assert not (tmp_path / "b.rejects.jsonl").exists()  # no stale rejects from the run before
 
 
 def test_hostile_text_is_stored_safely(engine: Engine, workspace_id: int, tmp_path: Path) -> None:
@@ -147,6 +150,8 @@ def test_strict_mode_imports_nothing_if_any_row_is_bad(
     assert caught.value.code == "import.strict_rejected"
     assert "line 7, field occurred_at" in caught.value.message
     assert count_activities(engine) == 0
+    rejects = (tmp_path / "a.rejects.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(r)["line"] for r in rejects] == [7]
     good = write_csv(tmp_path / "good.csv", GOOD)
     assert run_import(engine, workspace_id, good, strict=True).inserted == 5
 

@@ -11,6 +11,7 @@ from qunyun.cli.init_cmd import init_command
 from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_command
 from qunyun.cli.members_cmd import member_command, members_app
 from qunyun.cli.output import err_console
+from qunyun.cli.simulate_cmd import simulate_command
 from qunyun.errors import QunyunError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(members_app, name="members")
 app.command("member")(member_command)
 app.command("cleanup-list")(cleanup_command)
 app.command("demo")(demo_command)
+app.command("simulate")(simulate_command)
 
 
 def main() -> None:

@@ -80,12 +80,14 @@ class ImportOptions:
 
 
 class _Rejects:
-    """Bad rows, written as JSONL next to the input (opened only if there are any)."""
+    """Bad rows of this run, as JSONL; a rejects file left by an earlier run is replaced."""
 
     def __init__(self, path: Path | None, source_path: Path) -> None:
         self.path = path
         self.source_path = source_path
         self._handle: IO[str] | None = None
+        if path is not None:
+            path.unlink(missing_ok=True)  # stale rows from a previous run would mislead
 
     def write(self, problem: RowProblem, raw: dict[str, Any] | None) -> None:
         if self.path is None:
@@ -240,13 +242,18 @@ def _valid_records(
 def _check_strict(source: RowSource, options: ImportOptions) -> None:
     """First pass of --strict: read everything, store nothing, fail on the first bad rows."""
     report = ImportReport(str(source.path))
-    for _ in _valid_records(source, options, report, _Rejects(None, source.path)):
-        pass
+    rejects = _Rejects(options.rejects_path, source.path)
+    try:
+        for _ in _valid_records(source, options, report, rejects):
+            pass
+    finally:
+        rejects.close()
     if report.rejected:
         shown = "\n  ".join(report.problems[:10])
+        where = f"\n  all bad rows: {options.rejects_path}" if options.rejects_path else ""
         raise IngestError(
             f"{source.path}: {report.rejected} bad row(s) of {report.rows_read}; "
-            f"nothing imported (--strict):\n  {shown}",
+            f"nothing imported (--strict):\n  {shown}{where}",
             code="import.strict_rejected",
         )
 
@@ -265,7 +272,7 @@ def import_source(
         _check_strict(source, options)
     report = ImportReport(str(source.path))
     run_id = _start_run(engine, clock, options, source, fmt)
-    rejects = _Rejects(options.rejects_path, source.path)
+    rejects = _Rejects(options.rejects_path, source.path)  # after a strict pass: same rows, none bad
     importer = Importer(engine, clock, options, linker)
     status = "failed"
     try:
