@@ -139,3 +139,25 @@ def test_simulate_writes_importable_files_and_truth(tmp_path: Path) -> None:
     report = invoke("import", "jsonl", str(tmp_path / "sim" / "activities.jsonl"), "--db", db, "--json")
     assert report["rejected"] == 0
     assert report["inserted"] == report["rows_read"] > 120
+
+
+def test_refresh_replay_builds_history(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            row("2026-05-01T08:00:00+08:00", "u1", "join"),
+            row("2026-05-02T08:00:00+08:00", "u1", "message", "在吗"),
+        ],
+    )
+    invoke("import", "csv", str(path), "--db", db)
+    done = invoke(
+        "refresh", "--from", "2026-05-03", "--as-of", "2026-07-01", "--every", "7d", "--db", db, "--json"
+    )
+    assert done["runs"] == 10  # 05-04 00:00 local + 8 weekly steps, then the as-of itself
+    member = invoke("member", "wechat:u1", "--db", db, "--json")
+    # new on joining, then silent once 30 (+3 grace) days passed after the only message
+    assert member["communities"][0]["segment"] == "silent"
+    backwards = runner.invoke(app, ["refresh", "--as-of", "2026-06-01", "--db", db])
+    assert backwards.exit_code != 0
+    assert getattr(backwards.exception, "code", None) == "refresh.backwards"
