@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qunyun.domain import ActivityRecord
-from qunyun.ingest.pipeline import ACTIVITY_COLUMNS
+from qunyun.ingest.pipeline import STORED_COLUMNS
 from qunyun.ingest.rows import RowDefaults, parse_row
 from qunyun.sim import SimConfig, Simulator, write_activities_csv
 from qunyun.store import make_engine, migrate
@@ -71,8 +71,8 @@ def raw_executemany(csv_path: Path, chunk: int = 5000) -> tuple[int, float]:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA cache_size=-131072")
     sql = (
-        f"INSERT INTO activities ({', '.join(ACTIVITY_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(ACTIVITY_COLUMNS))}) ON CONFLICT DO NOTHING"
+        f"INSERT INTO activities ({', '.join(STORED_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(STORED_COLUMNS))}) ON CONFLICT DO NOTHING"
     )
     ids: dict[str, int] = {}
     defaults = RowDefaults()

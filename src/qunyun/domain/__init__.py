@@ -1,6 +1,6 @@
 """Plain types shared by every layer: no I/O, nothing of ours imported."""
 
-from qunyun.domain.activity import ActivityRecord, Money, to_minor_units
+from qunyun.domain.activity import IMPORT_COLUMNS, ActivityRecord, Money, to_minor_units
 from qunyun.domain.clock import Clock, FixedClock, SystemClock
 from qunyun.domain.facts import MemberFacts
 from qunyun.domain.kinds import (
@@ -16,6 +16,7 @@ from qunyun.domain.timeutil import add_months, ensure_utc, months_between
 
 __all__ = [
     "ANY_KINDS",
+    "IMPORT_COLUMNS",
     "INTERACTION_KINDS",
     "MESSAGE_KINDS",
     "ActivityKind",

@@ -17,6 +17,25 @@ from qunyun.domain.kinds import ActivityKind, Platform
 _MINOR_UNIT_EXPONENT = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "BHD": 3, "KWD": 3}
 
 
+# The columns of the generic import format (docs/import-format.md), in file order.
+IMPORT_COLUMNS = (
+    "occurred_at",
+    "community",
+    "community_name",
+    "platform",
+    "member",
+    "nickname",
+    "kind",
+    "text",
+    "amount",
+    "currency",
+    "reference_id",
+    "reply_to",
+    "phone",
+    "union_id",
+)
+
+
 class Money(NamedTuple):
     minor: int
     currency: str

@@ -25,7 +25,7 @@ from qunyun.store.tables import activities, import_runs
 from qunyun.store.types import encode_utc
 from qunyun.store.workspace import ensure_community
 
-ACTIVITY_COLUMNS = (
+STORED_COLUMNS = (
     "community_id",
     "identity_id",
     "kind",
@@ -168,7 +168,7 @@ class Importer:
                     stamp,
                 )
             )
-        return insert_ignoring_conflicts(conn, activities, ACTIVITY_COLUMNS, rows), merged
+        return insert_ignoring_conflicts(conn, activities, STORED_COLUMNS, rows), merged
 
     def _community(self, conn: Connection, key: tuple[str, str], records: list[ActivityRecord]) -> int:
         found = self._communities.get(key)

@@ -9,24 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from qunyun.domain import ActivityKind, ActivityRecord, Platform, to_minor_units
+from qunyun.domain import IMPORT_COLUMNS, ActivityKind, ActivityRecord, Platform, to_minor_units
 
-FIELDS = (
-    "occurred_at",
-    "community",
-    "community_name",
-    "platform",
-    "member",
-    "nickname",
-    "kind",
-    "text",
-    "amount",
-    "currency",
-    "reference_id",
-    "reply_to",
-    "phone",
-    "union_id",
-)
+FIELDS = IMPORT_COLUMNS
 REQUIRED = ("occurred_at", "member", "kind")
 
 # Operators' exports often say it in Chinese.

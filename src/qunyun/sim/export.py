@@ -3,7 +3,7 @@
 Columns / keys (UTF-8): occurred_at (ISO 8601 with the community's local
 offset, e.g. 2026-05-01T08:00:00+08:00), community, community_name,
 platform, member, nickname, kind, text, amount (major units, "19.90"),
-currency, reference_id, reply_to, phone. A missing value is an empty cell
+currency, reference_id, reply_to, phone, union_id. A missing value is an empty cell
 in CSV and an absent key in JSONL.
 """
 
@@ -14,24 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from qunyun.domain import ActivityRecord
+from qunyun.domain import IMPORT_COLUMNS, ActivityRecord
 from qunyun.sim.simulator import Simulator
 
-ACTIVITY_COLUMNS = (
-    "occurred_at",
-    "community",
-    "community_name",
-    "platform",
-    "member",
-    "nickname",
-    "kind",
-    "text",
-    "amount",
-    "currency",
-    "reference_id",
-    "reply_to",
-    "phone",
-)
+ACTIVITY_COLUMNS = IMPORT_COLUMNS
 # The simulator only writes CNY, whose minor unit is the fen (1/100).
 _CNY_EXPONENT = 2
 
@@ -53,6 +39,7 @@ def activity_cells(record: ActivityRecord, zone: tzinfo) -> list[str]:
         record.reference_id or "",
         record.reply_to or "",
         record.phone or "",
+        record.union_id or "",
     ]
 
 

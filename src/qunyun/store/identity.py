@@ -8,7 +8,7 @@ many members a file holds.
 """
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -149,9 +149,3 @@ class IdentityDirectory:
                     update(identities).where(identities.c.id == ref.identity_id).values(nickname=nickname)
                 )
                 found[key] = IdentityRef(ref.identity_id, ref.member_id, nickname)
-
-
-def live_member_ids(conn: Connection, member_ids: Iterable[int]) -> set[int]:
-    ids = list(member_ids)
-    rows = conn.execute(select(members.c.id).where(members.c.id.in_(ids), members.c.merged_into_id.is_(None)))
-    return {int(r.id) for r in rows}
