@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from conftest import TEMPLATE, admin_conninfo
 from helpers import row, run_import, write_csv
 from qunyun.config import Settings
+from qunyun.domain import FixedClock
 from qunyun.errors import LifecycleError
 from qunyun.lifecycle import refresh
 from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution
@@ -76,7 +77,7 @@ def _states(engine: Engine) -> dict[str, tuple[str, str]]:
 
 def build(engine: Engine, workspace_id: int, tmp_path: Path, settings: Settings) -> None:
     run_import(engine, workspace_id, write_csv(tmp_path / "c.csv", community_rows()))
-    refresh(engine, settings, workspace_id, AS_OF, AS_OF)
+    refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF))
 
 
 def test_refresh_puts_every_member_where_the_rules_say(
@@ -93,7 +94,7 @@ def test_transitions_carry_rule_and_facts_and_replays_are_idempotent(
     engine: Engine, workspace_id: int, tmp_path: Path, settings: Settings
 ) -> None:
     build(engine, workspace_id, tmp_path, settings)
-    refresh(engine, settings, workspace_id, AS_OF, AS_OF)  # same as-of again: nothing new
+    refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF))  # same as-of again: nothing new
     with engine.connect() as conn:
         rows = conn.execute(
             select(segment_transitions).where(segment_transitions.c.dimension == "segment")
@@ -108,7 +109,7 @@ def test_later_refresh_records_the_move_and_history_cannot_go_back(
 ) -> None:
     build(engine, workspace_id, tmp_path, settings)
     later = AS_OF + timedelta(days=40)
-    report = refresh(engine, settings, workspace_id, later, later)
+    report = refresh(engine, settings, workspace_id, later, FixedClock(later))
     states = _states(engine)
     assert states["newbie"][0] == "silent"  # 50 days in, never spoke
     assert states["chatty"][0] == "silent"  # last message 41 days ago (beyond 30 + 3 grace)
@@ -122,7 +123,7 @@ def test_later_refresh_records_the_move_and_history_cannot_go_back(
     assert ("new", "silent") in moves
     assert report.transitions >= 2
     with pytest.raises(LifecycleError) as caught:
-        refresh(engine, settings, workspace_id, AS_OF, AS_OF)
+        refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF))
     assert caught.value.code == "refresh.backwards"
 
 

@@ -19,9 +19,9 @@ def replay_refresh(ctx: AppContext, start: datetime, end: datetime, step: timede
     reports = []
     at = start
     while at < end:
-        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock.now()))
+        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock))
         at += step
-    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock.now()))
+    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock))
     return reports
 
 
@@ -42,8 +42,12 @@ def refresh_command(
     if since:
         reports = replay_refresh(ctx, parse_instant(since, zone), end, parse_every(every))
     else:
-        with err_console.status("refreshing member state…"):
-            reports = [refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock.now())]
+        with err_console.status("refreshing member state…") as status:
+
+            def shown(done: int) -> None:
+                status.update(f"refreshing member state… {done:,} memberships")
+
+            reports = [refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, shown)]
     last = reports[-1]
     transitions = sum(r.transitions for r in reports)
     if as_json:

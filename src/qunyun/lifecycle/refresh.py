@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from qunyun.analytics import FactWindows, iter_member_facts
 from qunyun.config import Settings
-from qunyun.domain import MemberFacts, Segment, Stage
+from qunyun.domain import Clock, MemberFacts, Segment, Stage
 from qunyun.errors import LifecycleError
 from qunyun.lifecycle.rules import Decision, Previous, decide, explain
 from qunyun.store.tables import member_state, refresh_runs, segment_transitions
@@ -158,7 +158,7 @@ def refresh(
     settings: Settings,
     workspace_id: int,
     as_of: datetime,
-    now: datetime,
+    clock: Clock,
     progress: Callable[[int], None] | None = None,
 ) -> RefreshReport:
     """Recompute member_state as of `as_of`; see the module docstring."""
@@ -172,7 +172,7 @@ def refresh(
             )
         run_id = conn.execute(
             insert(refresh_runs).values(
-                workspace_id=workspace_id, as_of=as_of, started_at=now, status="running"
+                workspace_id=workspace_id, as_of=as_of, started_at=clock.now(), status="running"
             )
         ).inserted_primary_key[0]  # type: ignore[index]  # single-row insert always has a key
     report = RefreshReport(as_of)
@@ -189,7 +189,7 @@ def refresh(
             .where(refresh_runs.c.id == run_id)
             .values(
                 status="done",
-                finished_at=now,
+                finished_at=clock.now(),
                 memberships=report.memberships,
                 transitions=report.transitions,
             )
