@@ -35,8 +35,8 @@ test: lint pytest  ## everything CI runs
 bench: install  ## 1M members / 20M activities: import rate vs raw executemany, memory, refresh time
 	$(PY) benchmarks/bench_import.py
 
-lock: uv  ## re-pin requirements.lock from pyproject.toml
-	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --no-header -o requirements.lock
+lock: uv  ## re-pin requirements.lock from pyproject.toml (with the dev and spark extras)
+	$(UV) pip compile --quiet pyproject.toml --extra dev --extra spark --generate-hashes --no-header -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .qunyun .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,196 @@
+"""The analytics mirror: a DuckDB copy of the activity tables, fed by a watermark.
+
+The SQL database stays the source of truth; the mirror is a cache that can be
+thrown away and rebuilt at any time (`qunyun analytics rebuild`).
+
+Activities are append-only, so a sync copies only rows with an id above the
+**settled watermark**: the highest id below which every row is known to be
+final. On SQLite (one writer) that is simply the highest id copied. On
+PostgreSQL a transaction that took a lower id may commit after one with a
+higher id, so a row only settles once it was ingested `settle` ago (default
+10 minutes); the unsettled tail is deleted and copied again on the next sync.
+Each chunk and its watermark commit together in DuckDB, so an interrupted
+sync or rebuild resumes where it stopped. Identities, members and
+communities change (merges, renames) and are small: each sync replaces them.
+
+Timestamps in the mirror are naive UTC (`TIMESTAMP`), which DuckDB and Spark
+read the same way.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from qunyun.domain import Clock
+
+_ACTIVITY_COLUMNS = (
+    "id",
+    "community_id",
+    "identity_id",
+    "kind",
+    "occurred_at",
+    "text",
+    "amount_minor",
+    "currency",
+    "reference_id",
+    "reply_to",
+    "ingested_at",
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS activities (
+    id BIGINT, community_id INTEGER, identity_id INTEGER, kind VARCHAR, occurred_at TIMESTAMP,
+    text VARCHAR, amount_minor BIGINT, currency VARCHAR, reference_id VARCHAR, reply_to VARCHAR,
+    ingested_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS mirror_state (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS identities (
+    id INTEGER, workspace_id INTEGER, member_id INTEGER, platform VARCHAR, external_id VARCHAR
+);
+CREATE TABLE IF NOT EXISTS members (
+    id INTEGER, workspace_id INTEGER, is_staff BOOLEAN, is_bot BOOLEAN, merged_into_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS communities (
+    id INTEGER, workspace_id INTEGER, platform VARCHAR, external_id VARCHAR, name VARCHAR, timezone VARCHAR
+);
+"""
+# Small mutable tables, replaced whole on every sync: name → columns.
+_REPLACED = {
+    "identities": ("id", "workspace_id", "member_id", "platform", "external_id"),
+    "members": ("id", "workspace_id", "is_staff", "is_bot", "merged_into_id"),
+    "communities": ("id", "workspace_id", "platform", "external_id", "name", "timezone"),
+}
+_TIMESTAMPS = ("occurred_at", "ingested_at")
+
+
+@dataclass
+class SyncReport:
+    copied: int = 0
+    recopied: int = 0
+    watermark: int = 0
+    chunks: int = 0
+
+
+def _utc_naive(values: Sequence[Any]) -> pa.Array:
+    """SQLite gives 'YYYY-MM-DD HH:MM:SS.ffffff' text, PostgreSQL aware datetimes: both → naive UTC."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, datetime):
+        return pa.array(values, type=pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+    return pa.array(values, type=pa.string()).cast(pa.timestamp("us"))
+
+
+def _arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    arrays = [
+        _utc_naive(values) if name in _TIMESTAMPS else pa.array(values)
+        for name, values in zip(columns, by_column, strict=True)
+    ]
+    return pa.table(dict(zip(columns, arrays, strict=True)))
+
+
+class ActivityMirror:
+    def __init__(
+        self,
+        engine: Engine,
+        path: Path | str,
+        clock: Clock,
+        *,
+        chunk_size: int = 200_000,
+        settle: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.chunk_size = chunk_size
+        # SQLite has one writer, so ids commit in order and nothing needs to settle.
+        self.settle = timedelta(0) if engine.dialect.name == "sqlite" else settle
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.duck = duckdb.connect(str(path))
+        self.duck.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self.duck.close()
+
+    @property
+    def watermark(self) -> int:
+        row = self.duck.execute("SELECT value FROM mirror_state WHERE key = 'watermark'").fetchone()
+        return int(row[0]) if row else 0
+
+    def rebuild(self, progress: Callable[[SyncReport], None] | None = None) -> SyncReport:
+        """Throw the mirror away and copy everything again (resumable like any sync)."""
+        self.duck.execute("BEGIN")
+        self.duck.execute("DELETE FROM activities")
+        self.duck.execute("DELETE FROM mirror_state")
+        self.duck.execute("COMMIT")
+        return self.sync(progress)
+
+    def sync(self, progress: Callable[[SyncReport], None] | None = None) -> SyncReport:
+        """Copy new activities (and the current identities, members, communities)."""
+        report = SyncReport(watermark=self.watermark)
+        cutoff = (self.clock.now() - self.settle).astimezone(UTC).replace(tzinfo=None)
+        self._replace_small_tables()
+        settled = report.watermark
+        tail_open = False  # once a row is unsettled, the watermark stops for this sync
+        with self.engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # raw rows for speed
+            placeholder = "?" if self.engine.dialect.name == "sqlite" else "%s"
+            cursor.execute(
+                f"SELECT {', '.join(_ACTIVITY_COLUMNS)} FROM activities WHERE id > {placeholder} ORDER BY id",
+                (report.watermark,),
+            )
+            self._delete_above(report.watermark, report)
+            while rows := cursor.fetchmany(self.chunk_size):
+                table = _arrow(_ACTIVITY_COLUMNS, rows)
+                if not tail_open:
+                    settled, tail_open = self._settled(table, cutoff, settled)
+                self._append(table, settled)
+                report.copied += table.num_rows
+                report.chunks += 1
+                if progress is not None:
+                    progress(report)
+            cursor.close()
+        report.watermark = self.watermark
+        return report
+
+    def _delete_above(self, watermark: int, report: SyncReport) -> None:
+        """Drop the unsettled tail copied by an earlier sync; it is copied again now."""
+        row = self.duck.execute("SELECT count(*) FROM activities WHERE id > ?", [watermark]).fetchone()
+        report.recopied = int(row[0]) if row else 0
+        self.duck.execute("DELETE FROM activities WHERE id > ?", [watermark])
+
+    @staticmethod
+    def _settled(table: pa.Table, cutoff: datetime, settled: int) -> tuple[int, bool]:
+        ids = table.column("id").to_pylist()
+        ingested = table.column("ingested_at").to_pylist()
+        for row_id, at in zip(ids, ingested, strict=True):
+            if at >= cutoff:
+                return settled, True
+            settled = row_id
+        return settled, False
+
+    def _append(self, table: pa.Table, watermark: int) -> None:
+        """A chunk and the watermark it reached, in one DuckDB transaction."""
+        self.duck.execute("BEGIN")
+        self.duck.register("chunk", table)
+        self.duck.execute(f"INSERT INTO activities SELECT {', '.join(_ACTIVITY_COLUMNS)} FROM chunk")
+        self.duck.unregister("chunk")
+        self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES ('watermark', ?)", [str(watermark)])
+        self.duck.execute("COMMIT")
+
+    def _replace_small_tables(self) -> None:
+        with self.engine.connect() as conn:
+            for name, columns in _REPLACED.items():
+                rows = conn.exec_driver_sql(f"SELECT {', '.join(columns)} FROM {name} ORDER BY id").all()
+                table = _arrow(columns, [tuple(r) for r in rows])
+                self.duck.execute("BEGIN")
+                self.duck.execute(f"DELETE FROM {name}")
+                if table.num_rows:
+                    self.duck.register("replacement", table)
+                    self.duck.execute(f"INSERT INTO {name} SELECT {', '.join(columns)} FROM replacement")
+                    self.duck.unregister("replacement")
+                self.duck.execute("COMMIT")
