@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from conftest import TEMPLATE, admin_conninfo
 from helpers import row, run_import, write_csv
+from qunyun.analytics import ActivityMirror, FactsSource, mirrored_facts
 from qunyun.config import Settings
 from qunyun.domain import FixedClock
 from qunyun.errors import LifecycleError
@@ -75,9 +76,16 @@ def _states(engine: Engine) -> dict[str, tuple[str, str]]:
         return {r.external_id: (r.segment, r.stage) for r in conn.execute(q)}
 
 
+def facts_for(engine: Engine, workspace_id: int, tmp_path: Path) -> FactsSource:
+    mirror = ActivityMirror(engine, tmp_path / "mirror.duckdb", FixedClock(AS_OF + timedelta(days=365)))
+    return mirrored_facts(mirror, workspace_id)
+
+
 def build(engine: Engine, workspace_id: int, tmp_path: Path, settings: Settings) -> None:
     run_import(engine, workspace_id, write_csv(tmp_path / "c.csv", community_rows()))
-    refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF))
+    refresh(
+        engine, settings, workspace_id, AS_OF, FixedClock(AS_OF), facts_for(engine, workspace_id, tmp_path)
+    )
 
 
 def test_refresh_puts_every_member_where_the_rules_say(
@@ -94,7 +102,9 @@ def test_transitions_carry_rule_and_facts_and_replays_are_idempotent(
     engine: Engine, workspace_id: int, tmp_path: Path, settings: Settings
 ) -> None:
     build(engine, workspace_id, tmp_path, settings)
-    refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF))  # same as-of again: nothing new
+    refresh(
+        engine, settings, workspace_id, AS_OF, FixedClock(AS_OF), facts_for(engine, workspace_id, tmp_path)
+    )  # same as-of again: nothing new
     with engine.connect() as conn:
         rows = conn.execute(
             select(segment_transitions).where(segment_transitions.c.dimension == "segment")
@@ -109,7 +119,9 @@ def test_later_refresh_records_the_move_and_history_cannot_go_back(
 ) -> None:
     build(engine, workspace_id, tmp_path, settings)
     later = AS_OF + timedelta(days=40)
-    report = refresh(engine, settings, workspace_id, later, FixedClock(later))
+    report = refresh(
+        engine, settings, workspace_id, later, FixedClock(later), facts_for(engine, workspace_id, tmp_path)
+    )
     states = _states(engine)
     assert states["newbie"][0] == "silent"  # 50 days in, never spoke
     assert states["chatty"][0] == "silent"  # last message 41 days ago (beyond 30 + 3 grace)
@@ -123,7 +135,14 @@ def test_later_refresh_records_the_move_and_history_cannot_go_back(
     assert ("new", "silent") in moves
     assert report.transitions >= 2
     with pytest.raises(LifecycleError) as caught:
-        refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF))
+        refresh(
+            engine,
+            settings,
+            workspace_id,
+            AS_OF,
+            FixedClock(AS_OF),
+            facts_for(engine, workspace_id, tmp_path),
+        )
     assert caught.value.code == "refresh.backwards"
 
 

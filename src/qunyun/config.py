@@ -7,6 +7,7 @@ two have short names: `QUNYUN_DATABASE_URL` and `QUNYUN_SECRET_KEY`.
 Every key is documented in docs/configuration.md (a test enforces it).
 """
 
+import hashlib
 import os
 import tomllib
 from pathlib import Path
@@ -83,6 +84,14 @@ class CleanupConfig(_Section):
     protect_lifetime_spend: float = Field(500.0, ge=0)
 
 
+class AnalyticsConfig(_Section):
+    """The DuckDB mirror the analytics run on (docs/analytics.md)."""
+
+    # Empty: beside the SQLite file, or under .qunyun/ for a server database.
+    duckdb_path: str = ""
+    settle_minutes: float = Field(10.0, ge=0)
+
+
 class ImportConfig(_Section):
     batch_size: int = Field(5000, ge=1, le=100_000)
     identity_cache_size: int = Field(200_000, ge=1000)
@@ -95,6 +104,7 @@ class Settings(_Section):
     lifecycle: LifecycleConfig = LifecycleConfig()
     cleanup: CleanupConfig = CleanupConfig()
     imports: ImportConfig = Field(ImportConfig(), alias="import")
+    analytics: AnalyticsConfig = AnalyticsConfig()
     base_dir: Path = Path(".")
 
     @property
@@ -104,6 +114,16 @@ class Settings(_Section):
     def resolve_path(self, relative: str) -> Path:
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def mirror_path(self, database_url: str) -> Path:
+        """Where the DuckDB mirror of `database_url` lives."""
+        if self.analytics.duckdb_path:
+            return self.resolve_path(self.analytics.duckdb_path)
+        prefix = "sqlite:///"
+        if database_url.startswith(prefix) and database_url != prefix + ":memory:":
+            return Path(database_url[len(prefix) :] + ".analytics.duckdb")
+        digest = hashlib.sha256(database_url.encode("utf-8")).hexdigest()[:12]
+        return self.resolve_path(f".qunyun/analytics-{digest}.duckdb")
 
     def database_url(self) -> str:
         """The configured URL, with relative SQLite paths anchored at the config's folder."""

@@ -1,6 +1,17 @@
-"""Analytics over the activity table. Step 1 computes member facts in SQL;
-Step 2 moves these computations onto Ibis (DuckDB / PySpark)."""
+"""Analytics over the activity table: Ibis expressions on a DuckDB mirror (or PySpark)."""
 
-from qunyun.analytics.facts import FactWindows, iter_member_facts
+from qunyun.analytics.engine import AnalyticsEngine, naive_utc
+from qunyun.analytics.facts import FactsSource, FactWindows, iter_member_facts, member_facts, mirrored_facts
+from qunyun.analytics.mirror import ActivityMirror, SyncReport
 
-__all__ = ["FactWindows", "iter_member_facts"]
+__all__ = [
+    "ActivityMirror",
+    "AnalyticsEngine",
+    "FactWindows",
+    "FactsSource",
+    "SyncReport",
+    "iter_member_facts",
+    "member_facts",
+    "mirrored_facts",
+    "naive_utc",
+]

@@ -1,11 +1,13 @@
 """What every command needs: settings, a migrated engine, the workspace, a clock."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from qunyun.analytics import ActivityMirror, FactsSource, mirrored_facts
 from qunyun.config import Settings, load_settings
 from qunyun.domain import Clock, SystemClock
 from qunyun.privacy import PiiProtector, load_key, load_or_create_key
@@ -33,6 +35,15 @@ class AppContext:
     def workspace_id(self) -> int:
         with self.engine.begin() as conn:
             return ensure_workspace(conn, self.settings.general.workspace, self.clock.now())
+
+    @cached_property
+    def mirror(self) -> ActivityMirror:
+        settle = timedelta(minutes=self.settings.analytics.settle_minutes)
+        return ActivityMirror(self.engine, self.settings.mirror_path(self.db_url), self.clock, settle=settle)
+
+    def facts(self) -> FactsSource:
+        """Member facts for refreshes, computed on the (synced) analytics mirror."""
+        return mirrored_facts(self.mirror, self.workspace_id)
 
     def protector(self, *, create: bool = False) -> PiiProtector:
         privacy = self.settings.privacy

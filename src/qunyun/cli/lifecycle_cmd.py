@@ -17,11 +17,12 @@ from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last
 def replay_refresh(ctx: AppContext, start: datetime, end: datetime, step: timedelta) -> list[RefreshReport]:
     """Refresh at every step from `start` to `end` (inclusive), building transition history."""
     reports = []
+    facts = ctx.facts()
     at = start
     while at < end:
-        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock))
+        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock, facts))
         at += step
-    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock))
+    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, facts))
     return reports
 
 
@@ -47,7 +48,9 @@ def refresh_command(
             def shown(done: int) -> None:
                 status.update(f"refreshing member state… {done:,} memberships")
 
-            reports = [refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, shown)]
+            reports = [
+                refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, ctx.facts(), shown)
+            ]
     last = reports[-1]
     transitions = sum(r.transitions for r in reports)
     if as_json:

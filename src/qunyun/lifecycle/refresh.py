@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from qunyun.analytics import FactWindows, iter_member_facts
+from qunyun.analytics import FactsSource
 from qunyun.config import Settings
 from qunyun.domain import Clock, MemberFacts, Segment, Stage
 from qunyun.errors import LifecycleError
@@ -159,6 +159,7 @@ def refresh(
     workspace_id: int,
     as_of: datetime,
     clock: Clock,
+    facts: FactsSource,
     progress: Callable[[int], None] | None = None,
 ) -> RefreshReport:
     """Recompute member_state as of `as_of`; see the module docstring."""
@@ -176,13 +177,11 @@ def refresh(
             )
         ).inserted_primary_key[0]  # type: ignore[index]  # single-row insert always has a key
     report = RefreshReport(as_of)
-    windows = FactWindows(recent_days=30, baseline_days=90)
-    with engine.connect() as reader:
-        for chunk in iter_member_facts(reader, workspace_id, as_of, windows):
-            with engine.begin() as writer:
-                _apply_chunk(writer, chunk, settings, report)
-            if progress is not None:
-                progress(report.memberships)
+    for chunk in facts(as_of):
+        with engine.begin() as writer:
+            _apply_chunk(writer, chunk, settings, report)
+        if progress is not None:
+            progress(report.memberships)
     with engine.begin() as conn:
         conn.execute(
             update(refresh_runs)
