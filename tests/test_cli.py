@@ -161,3 +161,18 @@ def test_refresh_replay_builds_history(tmp_path: Path) -> None:
     backwards = runner.invoke(app, ["refresh", "--as-of", "2026-06-01", "--db", db])
     assert backwards.exit_code != 0
     assert getattr(backwards.exception, "code", None) == "refresh.backwards"
+
+
+def test_analytics_sync_rebuild_export(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_csv(
+        tmp_path / "a.csv", [row(f"2026-05-01T08:0{i}:00+08:00", "u1", "message", f"m{i}") for i in range(5)]
+    )
+    invoke("import", "csv", str(path), "--db", db)
+    first = invoke("analytics", "sync", "--db", db, "--json")
+    assert (first["copied"], first["watermark"]) == (5, 5)
+    assert invoke("analytics", "sync", "--db", db, "--json")["copied"] == 0
+    assert invoke("analytics", "rebuild", "--db", db, "--json")["copied"] == 5
+    exported = invoke("analytics", "export-parquet", str(tmp_path / "pq"), "--db", db, "--json")
+    assert exported["tables"]["activities"] == 5
+    assert (tmp_path / "pq" / "activities" / "part-0.parquet").is_file()

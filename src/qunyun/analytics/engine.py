@@ -8,6 +8,8 @@ datetimes at the boundary.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import ibis
 from ibis.backends import BaseBackend
@@ -29,6 +31,20 @@ class AnalyticsEngine:
     @classmethod
     def on_mirror(cls, mirror: ActivityMirror) -> "AnalyticsEngine":
         return cls(ibis.duckdb.from_connection(mirror.duck))
+
+    @classmethod
+    def on_spark(cls, session: Any, parquet_dir: Path) -> "AnalyticsEngine":
+        """The same tables on PySpark, read from Parquet (see `ActivityMirror.export_parquet`).
+
+        `session` is a `pyspark.sql.SparkSession`; its `spark.sql.session.timeZone`
+        must be UTC so that naive timestamps mean what they mean in DuckDB.
+        """
+        zone = session.conf.get("spark.sql.session.timeZone")
+        if zone not in ("UTC", "Etc/UTC", "+00:00"):
+            raise ValueError(f"the Spark session must run in UTC, not {zone!r}")
+        for name in TABLES:
+            session.read.parquet(str(parquet_dir / name)).createOrReplaceTempView(name)
+        return cls(ibis.pyspark.connect(session))
 
     def table(self, name: str) -> ibis.Table:
         if name not in TABLES:

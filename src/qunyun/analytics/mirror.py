@@ -157,6 +157,20 @@ class ActivityMirror:
         report.watermark = self.watermark
         return report
 
+    def export_parquet(self, directory: Path) -> dict[str, int]:
+        """Write every mirrored table as Parquet under `directory/<table>/` (for Spark)."""
+        counts = {}
+        for name in ("activities", *_REPLACED):
+            target = directory / name
+            target.mkdir(parents=True, exist_ok=True)
+            for old in target.glob("*.parquet"):
+                old.unlink()
+            quoted = str(target / "part-0.parquet").replace("'", "''")
+            self.duck.execute(f"COPY {name} TO '{quoted}' (FORMAT parquet)")
+            row = self.duck.execute(f"SELECT count(*) FROM {name}").fetchone()
+            counts[name] = int(row[0]) if row else 0
+        return counts
+
     def _delete_above(self, watermark: int, report: SyncReport) -> None:
         """Drop the unsettled tail copied by an earlier sync; it is copied again now."""
         row = self.duck.execute("SELECT count(*) FROM activities WHERE id > ?", [watermark]).fetchone()

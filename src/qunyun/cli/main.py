@@ -5,6 +5,7 @@ import sys
 import typer
 from rich.text import Text
 
+from qunyun.cli.analytics_cmd import analytics_app
 from qunyun.cli.demo_cmd import demo_command
 from qunyun.cli.import_cmd import import_app
 from qunyun.cli.init_cmd import init_command
@@ -29,6 +30,7 @@ app.command("member")(member_command)
 app.command("cleanup-list")(cleanup_command)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
+app.add_typer(analytics_app, name="analytics")
 
 
 def main() -> None:
