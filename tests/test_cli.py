@@ -176,3 +176,30 @@ def test_analytics_sync_rebuild_export(tmp_path: Path) -> None:
     exported = invoke("analytics", "export-parquet", str(tmp_path / "pq"), "--db", db, "--json")
     assert exported["tables"]["activities"] == 5
     assert (tmp_path / "pq" / "activities" / "part-0.parquet").is_file()
+
+
+def test_metrics_command_json(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            row("2026-06-01T08:00:00+08:00", "u1", "join"),
+            row("2026-06-02T09:00:00+08:00", "u1", "message", "早上好"),
+            row("2026-06-02T09:05:00+08:00", "u2", "message", "收到"),
+        ],
+    )
+    invoke("import", "csv", str(path), "--db", db)
+    out = invoke(
+        "metrics", "--from", "2026-06-01", "--to", "2026-06-07", "--grain", "week", "--db", db, "--json"
+    )
+    (week,) = out["periods"]
+    assert week["period"] == "2026-06-01"
+    assert (week["members"], week["speakers"], week["speakers_incl_ack"], week["ack_messages"]) == (
+        2,
+        1,
+        2,
+        1,
+    )
+    assert week["speaking_rate"] == 0.5
+    missing = runner.invoke(app, ["metrics", "--community", "nope", "--db", db])
+    assert getattr(missing.exception, "code", None) == "community.not_found"

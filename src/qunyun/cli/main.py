@@ -11,6 +11,7 @@ from qunyun.cli.import_cmd import import_app
 from qunyun.cli.init_cmd import init_command
 from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_command
 from qunyun.cli.members_cmd import member_command, members_app
+from qunyun.cli.metrics_cmd import metrics_command
 from qunyun.cli.output import err_console
 from qunyun.cli.simulate_cmd import simulate_command
 from qunyun.errors import QunyunError
@@ -31,6 +32,7 @@ app.command("cleanup-list")(cleanup_command)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
 app.add_typer(analytics_app, name="analytics")
+app.command("metrics")(metrics_command)
 
 
 def main() -> None:

@@ -1,0 +1,88 @@
+"""`qunyun metrics`: community metrics per day, week or month (docs/metrics.md)."""
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from qunyun.analytics import AnalyticsEngine
+from qunyun.analytics.metrics import MetricsQuery, community_metrics
+from qunyun.cli.context import AppContext
+from qunyun.cli.options import ConfigOption, DbOption, JsonOption
+from qunyun.cli.output import console, err_console, print_json
+from qunyun.errors import NotFoundError
+from qunyun.store.tables import communities
+
+_SHOWN = (
+    ("members", "members", "{:,}"),
+    ("joined", "joined", "{:,}"),
+    ("left", "left", "{:,}"),
+    ("dau", "DAU", "{:,.1f}"),
+    ("wau", "WAU", "{:,}"),
+    ("mau", "MAU", "{:,}"),
+    ("stickiness", "DAU/MAU", "{:.1%}"),
+    ("speaking_rate", "speaking 发言率", "{:.1%}"),
+    ("interaction_rate", "interaction 互动率", "{:.1%}"),
+    ("ack_messages", "acks", "{:,}"),
+)
+
+
+def _community_id(ctx: AppContext, external_id: str | None) -> int | None:
+    if external_id is None:
+        return None
+    with ctx.engine.connect() as conn:
+        found = conn.execute(
+            select(communities.c.id).where(
+                communities.c.workspace_id == ctx.workspace_id, communities.c.external_id == external_id
+            )
+        ).scalar()
+    if found is None:
+        raise NotFoundError(f"no community {external_id!r}", code="community.not_found")
+    return int(found)
+
+
+def _cell(value: Any, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def metrics_command(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    community: Annotated[str | None, typer.Option(help="One community (external id); default all.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="First local day (default: 8 weeks ago).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")] = None,
+    grain: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    as_json: JsonOption = False,
+) -> None:
+    """Members, DAU/WAU/MAU, stickiness, speaking and interaction rates per period."""
+    if grain not in ("day", "week", "month"):
+        raise typer.BadParameter("use day, week or month", param_hint="--grain")
+    ctx = AppContext.create(db, config)
+    zone = ctx.settings.zone
+    end = date.fromisoformat(until) if until else ctx.clock.now().astimezone(zone).date()
+    start = date.fromisoformat(since) if since else end - timedelta(weeks=8) + timedelta(days=1)
+    query = MetricsQuery(
+        workspace_id=ctx.workspace_id,
+        start=start,
+        end=end,
+        grain=grain,  # type: ignore[arg-type]  # checked above
+        community_id=_community_id(ctx, community),
+        timezone=ctx.settings.general.timezone,
+    )
+    with err_console.status("computing metrics…"):
+        ctx.mirror.sync()
+        rows = community_metrics(AnalyticsEngine.on_mirror(ctx.mirror), query).to_pyarrow().to_pylist()
+    if as_json:
+        print_json({"from": start, "to": end, "grain": grain, "community": community, "periods": rows})
+        return
+    table = Table(title=f"Community metrics {start} – {end} by {grain}")
+    table.add_column("period")
+    for _, title, _ in _SHOWN:
+        table.add_column(title, justify="right")
+    for r in rows:
+        table.add_row(str(r["period"]), *(_cell(r[key], fmt) for key, _, fmt in _SHOWN))
+    console.print(table)
