@@ -203,3 +203,26 @@ def test_metrics_command_json(tmp_path: Path) -> None:
     assert week["speaking_rate"] == 0.5
     missing = runner.invoke(app, ["metrics", "--community", "nope", "--db", db])
     assert getattr(missing.exception, "code", None) == "community.not_found"
+
+
+def test_retention_command_json(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            row("2026-06-01T08:00:00+08:00", "u1", "join"),
+            row("2026-06-02T09:00:00+08:00", "u1", "message", "早"),
+            row("2026-06-01T08:00:00+08:00", "u2", "join"),
+        ],
+    )
+    invoke("import", "csv", str(path), "--db", db)
+    out = invoke("retention", "--from", "2026-06-01", "--to", "2026-06-30", "--db", db, "--json")
+    day1 = next(r for r in out["n_day"] if r["n"] == 1)
+    assert (day1["eligible"], day1["retained"], day1["retained_or_later"]) == (2, 1, 1)
+    assert out["cohorts"][0] == {
+        "cohort": "2026-06-01",
+        "size": 2,
+        "k": 0,
+        "retained": 1,
+        "retained_or_later": 1,
+    }

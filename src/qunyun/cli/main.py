@@ -13,6 +13,7 @@ from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_
 from qunyun.cli.members_cmd import member_command, members_app
 from qunyun.cli.metrics_cmd import metrics_command
 from qunyun.cli.output import err_console
+from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.simulate_cmd import simulate_command
 from qunyun.errors import QunyunError
 
@@ -33,6 +34,7 @@ app.command("demo")(demo_command)
 app.command("simulate")(simulate_command)
 app.add_typer(analytics_app, name="analytics")
 app.command("metrics")(metrics_command)
+app.command("retention")(retention_command)
 
 
 def main() -> None:

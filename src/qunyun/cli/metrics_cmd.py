@@ -29,7 +29,7 @@ _SHOWN = (
 )
 
 
-def _community_id(ctx: AppContext, external_id: str | None) -> int | None:
+def community_id_of(ctx: AppContext, external_id: str | None) -> int | None:
     if external_id is None:
         return None
     with ctx.engine.connect() as conn:
@@ -70,7 +70,7 @@ def metrics_command(
         start=start,
         end=end,
         grain=grain,  # type: ignore[arg-type]  # checked above
-        community_id=_community_id(ctx, community),
+        community_id=community_id_of(ctx, community),
         timezone=ctx.settings.general.timezone,
     )
     with err_console.status("computing metrics…"):
