@@ -23,6 +23,7 @@ HEADER = [
     "amount",
     "currency",
     "reference_id",
+    "reply_to",
     "phone",
 ]
 

@@ -226,3 +226,28 @@ def test_retention_command_json(tmp_path: Path) -> None:
         "retained": 1,
         "retained_or_later": 1,
     }
+
+
+def test_hours_and_content_commands_json(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_csv(
+        tmp_path / "a.csv",
+        [
+            row("2026-06-01T08:10:00+08:00", "u1", "message", "分享一个技巧", reference_id="p1"),
+            row("2026-06-01T09:00:00+08:00", "u2", "reply", "学到了", reference_id="r1", reply_to="p1"),
+        ],
+    )
+    invoke("import", "csv", str(path), "--db", db)
+    hours = invoke("hours", "--from", "2026-06-01", "--to", "2026-06-07", "--db", db, "--json")
+    assert [(c["weekday"], c["hour"]) for c in hours["interactions"]] == [(0, 8), (0, 9)]
+    content = invoke("content", "--from", "2026-06-01", "--to", "2026-06-07", "--db", db, "--json")
+    assert content["top_posts"][0]["replies"] == 1
+    assert content["by_type"] == [
+        {
+            "content_type": "text",
+            "posts": 1,
+            "replies_per_post": 1.0,
+            "reactions_per_post": 0.0,
+            "responses_per_post": 1.0,
+        }
+    ]

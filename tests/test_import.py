@@ -121,7 +121,7 @@ def test_wrong_column_count_and_bad_json(engine: Engine, workspace_id: int, tmp_
     with path.open("a", encoding="utf-8") as handle:
         handle.write("2026-05-04T08:00:00+08:00,g1,wechat\r\n")
     report = run_import(engine, workspace_id, path)
-    assert report.problems == ["line 7, field *: expected 11 columns, found 3"]
+    assert report.problems == ["line 7, field *: expected 12 columns, found 3"]
     jsonl = tmp_path / "b.jsonl"
     jsonl.write_text(json.dumps(GOOD[1], ensure_ascii=False) + "\n{not json\n[1, 2]\n", encoding="utf-8")
     report = run_import(engine, workspace_id, jsonl, fmt="jsonl")

@@ -75,6 +75,7 @@ def events(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
         "member_id",
         "kind",
         "text",
+        "reply_to",
         "occurred_at",
         day=local_day,
         period=local_day.truncate(_TRUNC[q.grain]),

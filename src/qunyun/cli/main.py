@@ -6,6 +6,7 @@ import typer
 from rich.text import Text
 
 from qunyun.cli.analytics_cmd import analytics_app
+from qunyun.cli.content_cmd import content_command, hours_command
 from qunyun.cli.demo_cmd import demo_command
 from qunyun.cli.import_cmd import import_app
 from qunyun.cli.init_cmd import init_command
@@ -35,6 +36,8 @@ app.command("simulate")(simulate_command)
 app.add_typer(analytics_app, name="analytics")
 app.command("metrics")(metrics_command)
 app.command("retention")(retention_command)
+app.command("hours")(hours_command)
+app.command("content")(content_command)
 
 
 def main() -> None:

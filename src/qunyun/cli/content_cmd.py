@@ -1,0 +1,117 @@
+"""`qunyun hours` and `qunyun content`: when to post, and what earns responses."""
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+import ibis
+import typer
+from rich.table import Table
+
+from qunyun.analytics import AnalyticsEngine
+from qunyun.analytics.content import content_summary, hour_of_week, post_performance, posting_hours
+from qunyun.analytics.metrics import MetricsQuery
+from qunyun.cli.context import AppContext
+from qunyun.cli.metrics_cmd import community_id_of
+from qunyun.cli.options import ConfigOption, DbOption, JsonOption
+from qunyun.cli.output import console, err_console, print_json
+
+_WEEKDAYS = ("Mon 一", "Tue 二", "Wed 三", "Thu 四", "Fri 五", "Sat 六", "Sun 日")
+CommunityOption = Annotated[str | None, typer.Option(help="One community (external id); default all.")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First local day (default: 4 weeks ago).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")]
+
+
+def _prepare(
+    db: str | None, config: Any, community: str | None, since: str | None, until: str | None
+) -> tuple[AnalyticsEngine, MetricsQuery]:
+    ctx = AppContext.create(db, config)
+    end = date.fromisoformat(until) if until else ctx.clock.now().astimezone(ctx.settings.zone).date()
+    start = date.fromisoformat(since) if since else end - timedelta(weeks=4) + timedelta(days=1)
+    query = MetricsQuery(
+        workspace_id=ctx.workspace_id,
+        start=start,
+        end=end,
+        community_id=community_id_of(ctx, community),
+        timezone=ctx.settings.general.timezone,
+    )
+    with err_console.status("syncing the analytics mirror…"):
+        ctx.mirror.sync()
+    return AnalyticsEngine.on_mirror(ctx.mirror), query
+
+
+def hours_command(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    community: CommunityOption = None,
+    since: FromOption = None,
+    until: ToOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Interaction per local hour of the week (7 x 24), and responses to posts by posting hour."""
+    engine, query = _prepare(db, config, community, since, until)
+    cells = hour_of_week(engine, query).to_pyarrow().to_pylist()
+    by_post_hour = posting_hours(engine, query).to_pyarrow().to_pylist()
+    if as_json:
+        print_json(
+            {"from": query.start, "to": query.end, "interactions": cells, "posting_hours": by_post_hour}
+        )
+        return
+    grid = {(c["weekday"], c["hour"]): c["interactions"] for c in cells}
+    top = max(grid.values(), default=0)
+    table = Table(title="Interactions by local hour (darker = more)")
+    table.add_column("")
+    for hour in range(24):
+        table.add_column(f"{hour:02d}", justify="right")
+    shades = " ░▒▓█"
+    for weekday, name in enumerate(_WEEKDAYS):
+        values = [grid.get((weekday, hour), 0) for hour in range(24)]
+        table.add_row(name, *(shades[min(4, round(4 * v / top))] if top else " " for v in values))
+    console.print(table)
+    # A slot with a couple of posts says little: rank only slots with enough posts.
+    enough = max(5, sum(r["posts"] for r in by_post_hour) // 500)
+    ranked = [r for r in by_post_hour if r["posts"] >= enough]
+    best = sorted(ranked, key=lambda r: (-r["responses_per_post"], -r["posts"]))[:5]
+    for r in best:
+        console.print(
+            f"posts at {_WEEKDAYS[r['weekday']]} {r['hour']:02d}:00 drew {r['responses_per_post']:.1f} "
+            f"responses each ({r['posts']} posts)"
+        )
+
+
+def content_command(
+    db: DbOption = None,
+    config: ConfigOption = None,
+    community: CommunityOption = None,
+    since: FromOption = None,
+    until: ToOption = None,
+    top: Annotated[int, typer.Option(min=1, help="How many best posts to list.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Which posts and content types drew the most replies and reactions within 24 hours."""
+    engine, query = _prepare(db, config, community, since, until)
+    summary = content_summary(engine, query).to_pyarrow().to_pylist()
+    best = post_performance(engine, query).order_by([ibis.desc("responses"), "post_id"]).limit(top)
+    posts = best.to_pyarrow().to_pylist()
+    if as_json:
+        print_json({"from": query.start, "to": query.end, "by_type": summary, "top_posts": posts})
+        return
+    table = Table(title="Content types")
+    for column in ("type", "posts", "replies/post", "reactions/post", "responses/post"):
+        table.add_column(column, justify="right")
+    for r in summary:
+        table.add_row(
+            r["content_type"],
+            f"{r['posts']:,}",
+            f"{r['replies_per_post']:.2f}",
+            f"{r['reactions_per_post']:.2f}",
+            f"{r['responses_per_post']:.2f}",
+        )
+    console.print(table)
+    posts_table = Table(title=f"Top {top} posts")
+    for column in ("responses", "replies", "reactions", "type", "text"):
+        posts_table.add_column(column)
+    for r in posts:
+        posts_table.add_row(
+            str(r["responses"]), str(r["replies"]), str(r["reactions"]), r["content_type"], r["text"]
+        )
+    console.print(posts_table)
