@@ -201,6 +201,8 @@ def test_metrics_command_json(tmp_path: Path) -> None:
         1,
     )
     assert week["speaking_rate"] == 0.5
+    interaction = next(t for t in out["targets"] if t["kpi"] == "interaction_rate")
+    assert (interaction["value"], interaction["target"], interaction["met"]) == (0.5, 0.3, True)
     missing = runner.invoke(app, ["metrics", "--community", "nope", "--db", db])
     assert getattr(missing.exception, "code", None) == "community.not_found"
 

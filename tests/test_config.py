@@ -65,3 +65,10 @@ def test_bad_config_names_the_key(tmp_path: Path, content: str, fragment: str) -
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
     assert fragment in caught.value.message
+
+
+def test_a_target_can_be_switched_off(tmp_path: Path) -> None:
+    path = tmp_path / "qunyun.toml"
+    path.write_text("[targets]\nnps = false\ninteraction_rate = 0.4\n", encoding="utf-8")
+    targets = load_settings(path, environ={}).targets
+    assert (targets.nps, targets.interaction_rate, targets.churn_rate) == (None, 0.4, 0.05)

@@ -92,6 +92,25 @@ class AnalyticsConfig(_Section):
     settle_minutes: float = Field(10.0, ge=0)
 
 
+class TargetsConfig(_Section):
+    """KPI targets (seed 002, section 5); empty to leave a KPI without a target."""
+
+    interaction_rate: float | None = 0.30
+    speaking_rate: float | None = None
+    stickiness: float | None = None
+    conversion_rate: float | None = 0.15
+    repurchase_rate: float | None = 0.10
+    churn_rate: float | None = 0.05
+    member_growth: float | None = 0.50
+    nps: float | None = 40.0
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _false_means_none(cls, value: object) -> object:
+        # TOML has no null: `key = false` switches a target off.
+        return None if value is False else value
+
+
 class ImportConfig(_Section):
     batch_size: int = Field(5000, ge=1, le=100_000)
     identity_cache_size: int = Field(200_000, ge=1000)
@@ -105,6 +124,7 @@ class Settings(_Section):
     cleanup: CleanupConfig = CleanupConfig()
     imports: ImportConfig = Field(ImportConfig(), alias="import")
     analytics: AnalyticsConfig = AnalyticsConfig()
+    targets: TargetsConfig = TargetsConfig()
     base_dir: Path = Path(".")
 
     @property

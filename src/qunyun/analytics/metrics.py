@@ -76,6 +76,7 @@ def events(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
         "kind",
         "text",
         "reply_to",
+        "amount_minor",
         "occurred_at",
         day=local_day,
         period=local_day.truncate(_TRUNC[q.grain]),
@@ -223,12 +224,28 @@ def _distinct_before(p: ibis.Table, active_days: ibis.Table, days: int, name: st
     return joined.group_by("period").aggregate(**{name: joined.member_id.nunique()})
 
 
+def commerce_counts(ev: ibis.Table, q: MetricsQuery) -> ibis.Table:
+    """Per period: buyers, purchases, revenue, and buyers who had bought before (repeat buyers)."""
+    buys = ev.filter(ev.kind == ActivityKind.PURCHASE.value)
+    order = ibis.window(group_by=[buys.community_id, buys.member_id], order_by=[buys.occurred_at])
+    buys = buys.mutate(nth=ibis.row_number().over(order))  # 0 for a member's first purchase ever
+    buys = buys.filter((buys.day >= q.start) & (buys.day <= q.end))
+    p = periods(q)
+    joined = p.left_join(buys, (buys.day >= p.first_day) & (buys.day <= p.last_day))
+    return joined.group_by("period").aggregate(
+        buyers=joined.member_id.nunique(),
+        repeat_buyers=joined.member_id.nunique(where=joined.nth > 0),
+        purchases=joined.member_id.count(),
+        revenue_minor=joined.amount_minor.sum().fill_null(0),
+    )
+
+
 def community_metrics(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
     """Every metric of docs/metrics.md, one row per period, ordered by period."""
     ev = events(engine, q)
     members = member_counts(ev, q)
     activity = activity_counts(ev, q)
-    t = members.join(activity, "period")
+    t = members.join(activity, "period").join(commerce_counts(ev, q), "period")
     days = (t.last_day.delta(t.first_day, unit="day") + 1).cast("float64")
     present = t.members.cast("float64").nullif(0)
     dau = t.dau_total.cast("float64") / days
@@ -254,4 +271,11 @@ def community_metrics(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
         messages=t.messages,
         ack_messages=t.ack_messages,
         messages_per_active=t.messages.cast("float64") / t.active.cast("float64").nullif(0),
+        buyers=t.buyers,
+        purchases=t.purchases,
+        revenue_minor=t.revenue_minor,
+        conversion_rate=t.buyers / present,
+        repurchase_rate=t.repeat_buyers / t.buyers.cast("float64").nullif(0),
+        average_order_minor=t.revenue_minor.cast("float64") / t.purchases.cast("float64").nullif(0),
+        churn_rate=t.left / (t.members - t.net).cast("float64").nullif(0),
     ).order_by("period")

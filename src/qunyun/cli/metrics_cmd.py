@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from qunyun.analytics import AnalyticsEngine
 from qunyun.analytics.metrics import MetricsQuery, community_metrics
+from qunyun.analytics.targets import TargetProgress, target_progress
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, print_json
@@ -76,8 +77,18 @@ def metrics_command(
     with err_console.status("computing metrics…"):
         ctx.mirror.sync()
         rows = community_metrics(AnalyticsEngine.on_mirror(ctx.mirror), query).to_pyarrow().to_pylist()
+    progress = target_progress(rows, ctx.settings.targets.model_dump())
     if as_json:
-        print_json({"from": start, "to": end, "grain": grain, "community": community, "periods": rows})
+        print_json(
+            {
+                "from": start,
+                "to": end,
+                "grain": grain,
+                "community": community,
+                "periods": rows,
+                "targets": [p.as_dict() for p in progress],
+            }
+        )
         return
     table = Table(title=f"Community metrics {start} – {end} by {grain}")
     table.add_column("period")
@@ -85,4 +96,26 @@ def metrics_command(
         table.add_column(title, justify="right")
     for r in rows:
         table.add_row(str(r["period"]), *(_cell(r[key], fmt) for key, _, fmt in _SHOWN))
+    console.print(table)
+    _print_targets(progress)
+
+
+def _print_targets(progress: list[TargetProgress]) -> None:
+    table = Table(title="Targets (latest period; member growth over the range)")
+    for column in ("KPI", "value", "target", "progress", ""):
+        table.add_column(column)
+    for p in progress:
+        value = "—" if p.value is None else f"{p.value:.1f}" if p.kpi == "nps" else f"{p.value:.1%}"
+        target = f"{p.target:.0f}" if p.kpi == "nps" else f"{p.target:.0%}"
+        bar = "" if p.progress is None else "█" * round(p.progress * 10) + "░" * (10 - round(p.progress * 10))
+        verdict = (
+            "no data yet"
+            if p.met is None
+            else "met"
+            if p.met
+            else "below"
+            if p.kpi != "churn_rate"
+            else "above"
+        )
+        table.add_row(p.kpi, value, target, bar, verdict)
     console.print(table)
