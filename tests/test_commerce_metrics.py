@@ -66,3 +66,22 @@ def test_spark_agrees(mirror: ActivityMirror, workspace_id: int, spark_session: 
     mirror.export_parquet(tmp_path / "pq")
     week = _week(AnalyticsEngine.on_spark(spark_session, tmp_path / "pq"), workspace_id)
     assert {k: week[k] for k in EXPECTED} == pytest.approx(EXPECTED)
+
+
+def test_cohort_ltv_by_hand(
+    mirror: ActivityMirror, workspace_id: int, spark_session: Any, tmp_path: Path
+) -> None:
+    from qunyun.analytics.retention import cohort_ltv
+
+    q = MetricsQuery(workspace_id=workspace_id, start=date(2026, 5, 1), end=date(2026, 6, 30))
+    # May cohort: G (150.00 in two orders) and J (nothing); June cohort: H (50.00) and I (nothing).
+    expected = [(date(2026, 5, 1), 2, 1, 15000, 7500.0), (date(2026, 6, 1), 2, 1, 5000, 2500.0)]
+    keys = ("cohort", "size", "buyers", "revenue_minor", "ltv_minor")
+    duck = [
+        tuple(r[k] for k in keys)
+        for r in cohort_ltv(AnalyticsEngine.on_mirror(mirror), q).to_pyarrow().to_pylist()
+    ]
+    assert duck == expected
+    mirror.export_parquet(tmp_path / "pq")
+    spark = cohort_ltv(AnalyticsEngine.on_spark(spark_session, tmp_path / "pq"), q).to_pyarrow().to_pylist()
+    assert [tuple(r[k] for k in keys) for r in spark] == expected

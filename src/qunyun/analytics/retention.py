@@ -113,4 +113,27 @@ def day_list(max_day: int = 30) -> list[int]:
     return [n for n in (0, 1, 3, 7, 14, 30, 60, 90) if n <= max_day]
 
 
-__all__ = ["cohort_retention", "day_list", "n_day_retention"]
+__all__ = ["cohort_ltv", "cohort_retention", "day_list", "n_day_retention"]
+
+
+def cohort_ltv(engine: AnalyticsEngine, q: MetricsQuery, grain: CohortGrain = "month") -> ibis.Table:
+    """Historical LTV per cohort: everything the cohort's members spent up to `q.end`, per member."""
+    unit = "W" if grain == "week" else "M"
+    starts, _ = _starts_and_days(engine, q)
+    starts = starts.mutate(cohort=starts.start.truncate(unit))
+    ev = events(engine, q)
+    spend = (
+        ev.filter((ev.kind == "purchase") & (ev.day <= q.end))
+        .group_by("member_id")
+        .aggregate(spend_minor=ibis._.amount_minor.sum(), purchases=ibis._.count())
+    )
+    per_member = starts.left_join(spend, starts.member_id == spend.member_id)
+    per_member = per_member.select(
+        "cohort", spend_minor=per_member.spend_minor.fill_null(0), purchases=per_member.purchases.fill_null(0)
+    )
+    out = per_member.group_by("cohort").aggregate(
+        size=ibis._.count(),
+        buyers=(ibis._.purchases > 0).sum(),
+        revenue_minor=ibis._.spend_minor.sum(),
+    )
+    return out.mutate(ltv_minor=out.revenue_minor.cast("float64") / out.size).order_by("cohort")

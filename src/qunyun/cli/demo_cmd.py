@@ -10,6 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
+from qunyun.analytics import AnalyticsEngine
+from qunyun.analytics.content import posting_hours
+from qunyun.analytics.metrics import MetricsQuery, community_metrics
+from qunyun.analytics.retention import n_day_retention
 from qunyun.cli.context import AppContext
 from qunyun.cli.lifecycle_cmd import replay_refresh
 from qunyun.cli.options import ConfigOption
@@ -93,8 +97,68 @@ def demo_command(
         f"lifecycle refreshed {len(runs)} times, {sum(r.transitions for r in runs):,} transitions recorded"
     )
     print_summary(ctx, sim)
+    print_analytics(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
+
+
+def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
+    """Step 2 in one screen: the last four weeks, retention, when to post, what works."""
+    # The last full local day: the simulation stops at 08:00 in Shanghai (midnight UTC).
+    end = (sim.end.astimezone(ctx.settings.zone) - timedelta(days=1)).date()
+    query = MetricsQuery(
+        workspace_id=ctx.workspace_id,
+        start=end - timedelta(days=27),
+        end=end,
+        grain="week",
+        timezone=ctx.settings.general.timezone,
+    )
+    engine = AnalyticsEngine.on_mirror(ctx.mirror)
+    weeks = community_metrics(engine, query).to_pyarrow().to_pylist()
+    table = Table(title="Last four weeks 近四周")
+    for column in ("week", "members", "DAU", "WAU", "MAU", "发言率", "互动率", "acks", "conversion", "churn"):
+        table.add_column(column, justify="right")
+    for w in weeks:
+        table.add_row(
+            str(w["period"]),
+            f"{w['members']:,}",
+            f"{w['dau']:.0f}",
+            f"{w['wau']:,}",
+            f"{w['mau']:,}",
+            _pct(w["speaking_rate"]),
+            _pct(w["interaction_rate"]),
+            f"{w['ack_messages']:,}",
+            _pct(w["conversion_rate"]),
+            _pct(w["churn_rate"]),
+        )
+    console.print(table)
+    whole = MetricsQuery(
+        workspace_id=ctx.workspace_id,
+        start=sim.config.start.date(),
+        end=end,
+        timezone=ctx.settings.general.timezone,
+    )
+    days = {r["n"]: r for r in n_day_retention(engine, whole, [1, 7, 30]).to_pyarrow().to_pylist()}
+    shown = []
+    for n, r in sorted(days.items()):
+        on_day, or_later = _share(r["retained"], r["eligible"]), _share(r["retained_or_later"], r["eligible"])
+        shown.append(f"day {n}: {_pct(on_day)} / {_pct(or_later)}")
+    console.print("retention (active on day N / on day N or later): " + " · ".join(shown))
+    slots = [r for r in posting_hours(engine, query).to_pyarrow().to_pylist() if r["posts"] >= 5]
+    if slots:
+        best = max(slots, key=lambda r: r["responses_per_post"])
+        console.print(
+            f"best posting slot: weekday {best['weekday'] + 1} at {best['hour']:02d}:00 "
+            f"({best['responses_per_post']:.1f} responses per post) — see `qunyun hours`, `qunyun content`"
+        )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
 
 
 def print_summary(ctx: AppContext, sim: "Simulator") -> None:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from qunyun.analytics import AnalyticsEngine
 from qunyun.analytics.metrics import MetricsQuery
-from qunyun.analytics.retention import cohort_retention, day_list, n_day_retention
+from qunyun.analytics.retention import cohort_ltv, cohort_retention, day_list, n_day_retention
 from qunyun.cli.context import AppContext
 from qunyun.cli.metrics_cmd import community_id_of
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
@@ -49,11 +49,30 @@ def retention_command(
         engine = AnalyticsEngine.on_mirror(ctx.mirror)
         days = n_day_retention(engine, query, day_list(90)).to_pyarrow().to_pylist()
         cohorts = cohort_retention(engine, query, cohort).to_pyarrow().to_pylist()  # type: ignore[arg-type]
+        ltv = cohort_ltv(engine, query, cohort).to_pyarrow().to_pylist()  # type: ignore[arg-type]
     if as_json:
-        print_json({"from": start, "to": end, "cohort": cohort, "n_day": days, "cohorts": cohorts})
+        print_json(
+            {"from": start, "to": end, "cohort": cohort, "n_day": days, "cohorts": cohorts, "ltv": ltv}
+        )
         return
     _print_days(days)
     _print_cohorts(cohorts, cohort)
+    _print_ltv(ltv, cohort)
+
+
+def _print_ltv(ltv: list[dict[str, Any]], grain: str) -> None:
+    table = Table(title=f"Historical LTV by join {grain} (spend to date per member)")
+    for column in ("cohort", "members", "buyers", "revenue", "LTV"):
+        table.add_column(column, justify="right")
+    for r in ltv:
+        table.add_row(
+            str(r["cohort"]),
+            f"{r['size']:,}",
+            f"{r['buyers']:,}",
+            f"{r['revenue_minor'] / 100:,.2f}",
+            f"{r['ltv_minor'] / 100:,.2f}",
+        )
+    console.print(table)
 
 
 def _pct(value: float | None) -> str:
