@@ -6,12 +6,12 @@ with the same `as_of`: members already updated have no change left to record,
 and transitions are unique per (community, member, dimension, at).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from qunyun.analytics import FactsSource
@@ -19,7 +19,9 @@ from qunyun.config import Settings
 from qunyun.domain import Clock, MemberFacts, Segment, Stage
 from qunyun.errors import LifecycleError
 from qunyun.lifecycle.rules import Decision, Previous, decide, explain
+from qunyun.store.bulk import upsert_rows
 from qunyun.store.tables import member_state, refresh_runs, segment_transitions
+from qunyun.store.types import encode_utc
 
 
 @dataclass
@@ -38,13 +40,17 @@ class _Stored:
     segment_since: datetime
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-    if not rows:
+def _write_states(conn: Connection, states: list[dict[str, Any]]) -> None:
+    """Upsert member_state rows through the bulk path (every row of a chunk, one statement)."""
+    if not states:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    updates = {c: statement.excluded[c] for c in rows[0] if c not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
+    dialect = conn.dialect.name
+    columns = list(states[0])
+    encoded = [
+        tuple(encode_utc(v, dialect) if isinstance(v, datetime) else v for v in row.values())
+        for row in states
+    ]
+    upsert_rows(conn, member_state, columns, ("community_id", "member_id"), encoded)
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -55,23 +61,31 @@ def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
 
 
 def _load_previous(conn: Connection, chunk: list[MemberFacts]) -> dict[tuple[int, int], _Stored]:
-    keys = [(f.community_id, f.member_id) for f in chunk]
-    rows = conn.execute(
-        select(
-            member_state.c.community_id,
-            member_state.c.member_id,
-            member_state.c.stage,
-            member_state.c.segment,
-            member_state.c.stage_since,
-            member_state.c.segment_since,
-        ).where(tuple_(member_state.c.community_id, member_state.c.member_id).in_(keys))
-    )
-    return {
-        (r.community_id, r.member_id): _Stored(
-            Previous(Stage(r.stage), Segment(r.segment)), r.stage_since, r.segment_since
+    """Stored state of the chunk's members: facts arrive ordered by (community, member), so a
+    chunk is a few contiguous key ranges, read with range scans instead of a huge IN list."""
+    ranges: dict[int, tuple[int, int]] = {}
+    for f in chunk:
+        low, high = ranges.get(f.community_id, (f.member_id, f.member_id))
+        ranges[f.community_id] = (min(low, f.member_id), max(high, f.member_id))
+    stored: dict[tuple[int, int], _Stored] = {}
+    for community_id, (low, high) in ranges.items():
+        rows = conn.execute(
+            select(
+                member_state.c.member_id,
+                member_state.c.stage,
+                member_state.c.segment,
+                member_state.c.stage_since,
+                member_state.c.segment_since,
+            ).where(
+                member_state.c.community_id == community_id,
+                member_state.c.member_id.between(low, high),
+            )
         )
-        for r in rows
-    }
+        for r in rows:
+            stored[(community_id, r.member_id)] = _Stored(
+                Previous(Stage(r.stage), Segment(r.segment)), r.stage_since, r.segment_since
+            )
+    return stored
 
 
 def _state_row(facts: MemberFacts, decision: Decision, stored: _Stored | None) -> dict[str, Any]:
@@ -137,7 +151,7 @@ def _apply_chunk(
         changes.extend(_transitions(facts, decision, before))
         report.segments[decision.segment.value] = report.segments.get(decision.segment.value, 0) + 1
         report.stages[decision.stage.value] = report.stages.get(decision.stage.value, 0) + 1
-    _upsert(conn, member_state, states, ("community_id", "member_id"))
+    _write_states(conn, states)
     _insert_ignore(conn, segment_transitions, changes)
     report.memberships += len(chunk)
     report.transitions += len(changes)

@@ -29,3 +29,27 @@ def insert_ignoring_conflicts(
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+def upsert_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert rows, or update every non-key column where the key exists (rows in bound form)."""
+    if not rows:
+        return
+    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([placeholder] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open inside a transaction
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
