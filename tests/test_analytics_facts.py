@@ -44,11 +44,15 @@ def test_facts_match_hand_computed_values(engine: Engine, workspace_id: int, mir
     assert (chatty["messages_total"], chatty["messages_30d"], chatty["interactions_30d"]) == (6, 6, 6)
     assert chatty["last_message_at"] == _utc(1)
     assert chatty["first_join_at"] == _utc(200)
+    # 7 days back reaches the messages 1, 3 and 5 days ago (exactly 7 days is outside); one per day
+    assert (chatty["messages_7d"], chatty["messages_90d"]) == (3, 6)
+    assert (chatty["active_days_30d"], chatty["active_days_total"]) == (6, 6)
     buyer = facts["buyer"]
     # purchases of 199 CNY at 100 and 60 days ago, a message 40 days ago: all three fall in the
     # baseline window (120, 30] days before as-of, none in the last 30 days
     assert (buyer["purchases_total"], buyer["spend_minor"]) == (2, 39800)
     assert (buyer["interactions_prev_90d"], buyer["interactions_30d"]) == (3, 0)
+    assert (buyer["purchases_90d"], buyer["spend_90d_minor"]) == (1, 19900)  # the one 60 days ago
     returner = facts["returner"]
     assert (returner["last_join_at"], returner["last_leave_at"]) == (_utc(8), _utc(50))
     lurker = facts["lurker"]

@@ -22,6 +22,8 @@ from qunyun.domain import ANY_KINDS, INTERACTION_KINDS, MESSAGE_KINDS, ActivityK
 class FactWindows:
     recent_days: int = 30
     baseline_days: int = 90
+    # Active days are local days: UTC shifted by the community zone's offset (Asia/Shanghai: +8).
+    local_offset_hours: float = 8.0
 
 
 def _values(kinds: frozenset[ActivityKind]) -> list[str]:
@@ -49,6 +51,9 @@ def member_facts(
     interaction = kind.isin(_values(INTERACTION_KINDS))
     life = kind.isin(_values(ANY_KINDS))
     purchase = kind == ActivityKind.PURCHASE.value
+    week = end - timedelta(days=7)
+    quarter = end - timedelta(days=90)
+    local_day = (at + ibis.interval(seconds=int(windows.local_offset_hours * 3600))).date()
     return (
         a.group_by([a.community_id, a.member_id])
         .aggregate(
@@ -65,6 +70,12 @@ def member_facts(
             interactions_prev_90d=a.count(where=interaction & (at > baseline) & (at <= recent)),
             purchases_total=a.count(where=purchase),
             spend_minor=a.amount_minor.sum(where=purchase),
+            messages_7d=a.count(where=message & (at > week)),
+            messages_90d=a.count(where=message & (at > quarter)),
+            active_days_30d=local_day.nunique(where=life & (at > recent)),
+            active_days_total=local_day.nunique(where=life),
+            purchases_90d=a.count(where=purchase & (at > quarter)),
+            spend_90d_minor=a.amount_minor.sum(where=purchase & (at > quarter)),
         )
         .order_by(["community_id", "member_id"])
     )
@@ -120,4 +131,10 @@ def _facts(row: dict[str, Any], as_of: datetime) -> MemberFacts:
         interactions_prev_90d=int(row["interactions_prev_90d"]),
         purchases_total=int(row["purchases_total"]),
         spend_minor=int(row["spend_minor"] or 0),
+        messages_7d=int(row["messages_7d"]),
+        messages_90d=int(row["messages_90d"]),
+        active_days_30d=int(row["active_days_30d"]),
+        active_days_total=int(row["active_days_total"]),
+        purchases_90d=int(row["purchases_90d"]),
+        spend_90d_minor=int(row["spend_90d_minor"] or 0),
     )

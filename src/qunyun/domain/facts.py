@@ -28,6 +28,13 @@ class MemberFacts:
     interactions_prev_90d: int = 0
     purchases_total: int = 0
     spend_minor: int = 0
+    # Wider windows and recency/frequency/monetary inputs (Step 2; the Step 3 models use them).
+    messages_7d: int = 0
+    messages_90d: int = 0
+    active_days_30d: int = 0
+    active_days_total: int = 0
+    purchases_90d: int = 0
+    spend_90d_minor: int = 0
 
     @property
     def is_member(self) -> bool:
