@@ -253,3 +253,13 @@ def test_hours_and_content_commands_json(tmp_path: Path) -> None:
             "responses_per_post": 1.0,
         }
     ]
+
+
+def test_analytics_commands_refuse_bad_dates(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    for command in ("metrics", "retention", "hours", "content"):
+        bad = runner.invoke(app, [command, "--from", "last tuesday", "--db", db])
+        assert bad.exit_code == 2, command
+        assert "not a date" in bad.output
+    backwards = runner.invoke(app, ["metrics", "--from", "2026-06-10", "--to", "2026-06-01", "--db", db])
+    assert backwards.exit_code == 2

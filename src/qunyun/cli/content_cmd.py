@@ -1,6 +1,5 @@
 """`qunyun hours` and `qunyun content`: when to post, and what earns responses."""
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 import ibis
@@ -10,8 +9,8 @@ from rich.table import Table
 from qunyun.analytics import AnalyticsEngine
 from qunyun.analytics.content import content_summary, hour_of_week, post_performance, posting_hours
 from qunyun.analytics.metrics import MetricsQuery
+from qunyun.cli.analytics_query import metrics_query
 from qunyun.cli.context import AppContext
-from qunyun.cli.metrics_cmd import community_id_of
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, print_json
 
@@ -25,15 +24,7 @@ def _prepare(
     db: str | None, config: Any, community: str | None, since: str | None, until: str | None
 ) -> tuple[AnalyticsEngine, MetricsQuery]:
     ctx = AppContext.create(db, config)
-    end = date.fromisoformat(until) if until else ctx.clock.now().astimezone(ctx.settings.zone).date()
-    start = date.fromisoformat(since) if since else end - timedelta(weeks=4) + timedelta(days=1)
-    query = MetricsQuery(
-        workspace_id=ctx.workspace_id,
-        start=start,
-        end=end,
-        community_id=community_id_of(ctx, community),
-        timezone=ctx.settings.general.timezone,
-    )
+    query = metrics_query(ctx, community, since, until, default_weeks=4)
     with err_console.status("syncing the analytics mirror…"):
         ctx.mirror.sync()
     return AnalyticsEngine.on_mirror(ctx.mirror), query

@@ -14,6 +14,7 @@ from qunyun.analytics import AnalyticsEngine
 from qunyun.analytics.content import posting_hours
 from qunyun.analytics.metrics import MetricsQuery, community_metrics
 from qunyun.analytics.retention import n_day_retention
+from qunyun.cli.analytics_query import percent, share
 from qunyun.cli.context import AppContext
 from qunyun.cli.lifecycle_cmd import replay_refresh
 from qunyun.cli.options import ConfigOption
@@ -125,11 +126,11 @@ def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
             f"{w['dau']:.0f}",
             f"{w['wau']:,}",
             f"{w['mau']:,}",
-            _pct(w["speaking_rate"]),
-            _pct(w["interaction_rate"]),
+            percent(w["speaking_rate"]),
+            percent(w["interaction_rate"]),
             f"{w['ack_messages']:,}",
-            _pct(w["conversion_rate"]),
-            _pct(w["churn_rate"]),
+            percent(w["conversion_rate"]),
+            percent(w["churn_rate"]),
         )
     console.print(table)
     whole = MetricsQuery(
@@ -141,8 +142,8 @@ def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
     days = {r["n"]: r for r in n_day_retention(engine, whole, [1, 7, 30]).to_pyarrow().to_pylist()}
     shown = []
     for n, r in sorted(days.items()):
-        on_day, or_later = _share(r["retained"], r["eligible"]), _share(r["retained_or_later"], r["eligible"])
-        shown.append(f"day {n}: {_pct(on_day)} / {_pct(or_later)}")
+        on_day, or_later = share(r["retained"], r["eligible"]), share(r["retained_or_later"], r["eligible"])
+        shown.append(f"day {n}: {percent(on_day)} / {percent(or_later)}")
     console.print("retention (active on day N / on day N or later): " + " · ".join(shown))
     slots = [r for r in posting_hours(engine, query).to_pyarrow().to_pylist() if r["posts"] >= 5]
     if slots:
@@ -151,14 +152,6 @@ def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
             f"best posting slot: weekday {best['weekday'] + 1} at {best['hour']:02d}:00 "
             f"({best['responses_per_post']:.1f} responses per post) — see `qunyun hours`, `qunyun content`"
         )
-
-
-def _share(part: int, whole: int) -> float | None:
-    return None if whole == 0 else part / whole
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
 
 
 def print_summary(ctx: AppContext, sim: "Simulator") -> None:

@@ -1,20 +1,17 @@
 """`qunyun metrics`: community metrics per day, week or month (docs/metrics.md)."""
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from qunyun.analytics import AnalyticsEngine
-from qunyun.analytics.metrics import MetricsQuery, community_metrics
+from qunyun.analytics.metrics import community_metrics
 from qunyun.analytics.targets import TargetProgress, target_progress
+from qunyun.cli.analytics_query import metrics_query
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, print_json
-from qunyun.errors import NotFoundError
-from qunyun.store.tables import communities
 
 _SHOWN = (
     ("members", "members", "{:,}"),
@@ -28,20 +25,6 @@ _SHOWN = (
     ("interaction_rate", "interaction 互动率", "{:.1%}"),
     ("ack_messages", "acks", "{:,}"),
 )
-
-
-def community_id_of(ctx: AppContext, external_id: str | None) -> int | None:
-    if external_id is None:
-        return None
-    with ctx.engine.connect() as conn:
-        found = conn.execute(
-            select(communities.c.id).where(
-                communities.c.workspace_id == ctx.workspace_id, communities.c.external_id == external_id
-            )
-        ).scalar()
-    if found is None:
-        raise NotFoundError(f"no community {external_id!r}", code="community.not_found")
-    return int(found)
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -63,17 +46,8 @@ def metrics_command(
     if grain not in ("day", "week", "month"):
         raise typer.BadParameter("use day, week or month", param_hint="--grain")
     ctx = AppContext.create(db, config)
-    zone = ctx.settings.zone
-    end = date.fromisoformat(until) if until else ctx.clock.now().astimezone(zone).date()
-    start = date.fromisoformat(since) if since else end - timedelta(weeks=8) + timedelta(days=1)
-    query = MetricsQuery(
-        workspace_id=ctx.workspace_id,
-        start=start,
-        end=end,
-        grain=grain,  # type: ignore[arg-type]  # checked above
-        community_id=community_id_of(ctx, community),
-        timezone=ctx.settings.general.timezone,
-    )
+    query = metrics_query(ctx, community, since, until, default_weeks=8, grain=grain)  # type: ignore[arg-type]  # checked above
+    start, end = query.start, query.end
     with err_console.status("computing metrics…"):
         ctx.mirror.sync()
         rows = community_metrics(AnalyticsEngine.on_mirror(ctx.mirror), query).to_pyarrow().to_pylist()

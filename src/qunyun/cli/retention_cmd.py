@@ -1,23 +1,18 @@
 """`qunyun retention`: N-day and cohort retention (docs/metrics.md, "Retention")."""
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from qunyun.analytics import AnalyticsEngine
-from qunyun.analytics.metrics import MetricsQuery
 from qunyun.analytics.retention import cohort_ltv, cohort_retention, day_list, n_day_retention
+from qunyun.cli.analytics_query import metrics_query, percent, share
 from qunyun.cli.context import AppContext
-from qunyun.cli.metrics_cmd import community_id_of
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, print_json
-
-
-def _share(part: int, whole: int) -> float | None:
-    return None if whole == 0 else part / whole
 
 
 def retention_command(
@@ -35,21 +30,14 @@ def retention_command(
     if cohort not in ("week", "month"):
         raise typer.BadParameter("use week or month", param_hint="--cohort")
     ctx = AppContext.create(db, config)
-    end = date.fromisoformat(until) if until else ctx.clock.now().astimezone(ctx.settings.zone).date()
-    start = date.fromisoformat(since) if since else end - timedelta(weeks=12) + timedelta(days=1)
-    query = MetricsQuery(
-        workspace_id=ctx.workspace_id,
-        start=start,
-        end=end,
-        community_id=community_id_of(ctx, community),
-        timezone=ctx.settings.general.timezone,
-    )
+    query = metrics_query(ctx, community, since, until, default_weeks=12)
+    start, end = query.start, query.end
     with err_console.status("computing retention…"):
         ctx.mirror.sync()
         engine = AnalyticsEngine.on_mirror(ctx.mirror)
         days = n_day_retention(engine, query, day_list(90)).to_pyarrow().to_pylist()
-        cohorts = cohort_retention(engine, query, cohort).to_pyarrow().to_pylist()  # type: ignore[arg-type]
-        ltv = cohort_ltv(engine, query, cohort).to_pyarrow().to_pylist()  # type: ignore[arg-type]
+        cohorts = cohort_retention(engine, query, cohort).to_pyarrow().to_pylist()  # type: ignore[arg-type]  # checked above
+        ltv = cohort_ltv(engine, query, cohort).to_pyarrow().to_pylist()  # type: ignore[arg-type]  # checked above
     if as_json:
         print_json(
             {"from": start, "to": end, "cohort": cohort, "n_day": days, "cohorts": cohorts, "ltv": ltv}
@@ -75,10 +63,6 @@ def _print_ltv(ltv: list[dict[str, Any]], grain: str) -> None:
     console.print(table)
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
 def _print_days(days: list[dict[str, Any]]) -> None:
     table = Table(title="N-day retention (on day N / on day N or later)")
     for column in ("day", "eligible", "on day N", "day N or later"):
@@ -87,8 +71,8 @@ def _print_days(days: list[dict[str, Any]]) -> None:
         table.add_row(
             str(r["n"]),
             f"{r['eligible']:,}",
-            _pct(_share(r["retained"], r["eligible"])),
-            _pct(_share(r["retained_or_later"], r["eligible"])),
+            percent(share(r["retained"], r["eligible"])),
+            percent(share(r["retained_or_later"], r["eligible"])),
         )
     console.print(table)
 
@@ -97,7 +81,7 @@ def _print_cohorts(cohorts: list[dict[str, Any]], grain: str) -> None:
     grid: dict[tuple[date, int], dict[int, float | None]] = defaultdict(dict)
     width = 0
     for r in cohorts:
-        grid[(r["cohort"], r["size"])][r["k"]] = _share(r["retained"], r["size"])
+        grid[(r["cohort"], r["size"])][r["k"]] = share(r["retained"], r["size"])
         width = max(width, r["k"] + 1)
     table = Table(title=f"Cohort retention by join {grain} (share active in {grain} k)")
     table.add_column("cohort")
@@ -108,6 +92,6 @@ def _print_cohorts(cohorts: list[dict[str, Any]], grain: str) -> None:
         table.add_row(
             str(start),
             f"{size:,}",
-            *(_pct(shares.get(k)) if k in shares else "" for k in range(min(width, 13))),
+            *(percent(shares.get(k)) if k in shares else "" for k in range(min(width, 13))),
         )
     console.print(table)
