@@ -34,7 +34,7 @@ test: lint pytest  ## everything CI runs
 
 bench: install  ## 1M members / 20M activities: import vs raw executemany, memory, refresh; analytics vs pandas
 	$(PY) benchmarks/bench_import.py
-	$(PY) benchmarks/bench_analytics.py
+	$(PY) benchmarks/bench_analytics.py --reuse-mirror
 
 lock: uv  ## re-pin requirements.lock from pyproject.toml (with the dev and spark extras)
 	$(UV) pip compile --quiet pyproject.toml --extra dev --extra spark --generate-hashes --no-header -o requirements.lock
