@@ -114,21 +114,15 @@ def one_percent_more(members: int, as_of: Any) -> Path:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="Source database URL (default: benchmarks/out/ours.db).")
-    parser.add_argument("--members", type=int, help="Build a fresh simulated database of this size instead.")
-    parser.add_argument(
-        "--reuse-mirror",
-        action="store_true",
-        help="Sync the mirror `qunyun refresh` left instead of rebuilding it.",
-    )
-    args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
+def compare_facts(url: str, reuse_mirror: bool) -> Any:
+    """Mirror, then member facts three ways; returns the data's last instant (aware UTC).
+
+    Everything DuckDB holds is released on return: DuckDB locks its file per
+    process, and `qunyun refresh` opens it next.
+    """
     engine = make_engine(url)
     now = FixedClock(pd.Timestamp.now(tz="UTC").to_pydatetime())
-    if args.reuse_mirror:
+    if reuse_mirror:
         mirror = ActivityMirror(engine, Path(url.removeprefix("sqlite:///") + ".analytics.duckdb"), now)
         rebuild_s, report = timed("mirror sync (reused)", mirror.sync)
         report.copied = int(mirror.duck.execute("SELECT count(*) FROM activities").fetchone()[0])
@@ -137,7 +131,7 @@ def main() -> None:
         mirror_path.unlink(missing_ok=True)
         mirror = ActivityMirror(engine, mirror_path, now)
         rebuild_s, report = timed("mirror rebuild", mirror.rebuild)
-    rate = "" if args.reuse_mirror else f", {report.copied / rebuild_s:,.0f} rows/s"
+    rate = "" if reuse_mirror else f", {report.copied / rebuild_s:,.0f} rows/s"
     print(f"{'':<34}  {report.copied:,} activities{rate}")
     as_of_naive = mirror.duck.execute("SELECT max(occurred_at) FROM activities").fetchone()[0]
     as_of = pd.Timestamp(as_of_naive).tz_localize("UTC").to_pydatetime()
@@ -159,6 +153,23 @@ def main() -> None:
     print(f"{'Ibis vs floor':<34}: {ibis_s / floor_s:8.1f}x the floor (target <= 2x)")
     print(f"{'peak memory of this process':<34}: {peak_gib:8.2f} GiB")
     mirror.close()
+    engine.dispose()
+    return as_of
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="Source database URL (default: benchmarks/out/ours.db).")
+    parser.add_argument("--members", type=int, help="Build a fresh simulated database of this size instead.")
+    parser.add_argument(
+        "--reuse-mirror",
+        action="store_true",
+        help="Sync the mirror `qunyun refresh` left instead of rebuilding it.",
+    )
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
+    as_of = compare_facts(url, args.reuse_mirror)
     env = bench_env()
     at = (as_of + timedelta(hours=1)).isoformat()
     full_s, full_rss, full = run_cli(["refresh", "--as-of", at, "--db", url], env)
