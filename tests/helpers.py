@@ -2,15 +2,17 @@
 
 import csv
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from conftest import T0
+from qunyun.analytics import ActivityMirror
 from qunyun.domain import FixedClock
 from qunyun.ingest import FORMATS, ImportOptions, ImportReport, import_source
-from qunyun.store.tables import activities
+from qunyun.store.tables import activities, identities, members
 
 HEADER = [
     "occurred_at",
@@ -70,3 +72,19 @@ def run_import(
 def count_activities(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(activities)).scalar_one())
+
+
+def mirrored(
+    engine: Engine, workspace_id: int, tmp_path: Path, rows: list[dict[str, str]], staff: tuple[str, ...] = ()
+) -> ActivityMirror:
+    """Import `rows`, flag the `staff` members, and return a synced DuckDB mirror of it all."""
+    run_import(engine, workspace_id, write_csv(tmp_path / "community.csv", rows))
+    with engine.begin() as conn:
+        for external_id in staff:
+            member = select(identities.c.member_id).where(identities.c.external_id == external_id)
+            conn.execute(
+                update(members).where(members.c.id == member.scalar_subquery()).values(is_staff=True)
+            )
+    mirror = ActivityMirror(engine, tmp_path / "mirror.duckdb", FixedClock(T0 + timedelta(days=30)))
+    mirror.sync()
+    return mirror

@@ -7,19 +7,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from helpers import run_import, write_csv
+from helpers import mirrored
 from qunyun.analytics import ActivityMirror, AnalyticsEngine, member_facts
-from qunyun.domain import FixedClock
 from qunyun.store.tables import identities
 from test_refresh import AS_OF, community_rows
 
 
 @pytest.fixture
 def mirror(engine: Engine, workspace_id: int, tmp_path: Path) -> ActivityMirror:
-    run_import(engine, workspace_id, write_csv(tmp_path / "c.csv", community_rows()))
-    m = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(AS_OF + timedelta(days=1)))
-    m.sync()
-    return m
+    return mirrored(engine, workspace_id, tmp_path, community_rows())
 
 
 def _by_member(engine: Engine, table: Any) -> dict[str, dict[str, Any]]:

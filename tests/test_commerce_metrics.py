@@ -1,17 +1,15 @@
 """Conversion, repurchase, order value and churn rate, by hand, on DuckDB and Spark."""
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from conftest import T0
-from helpers import row, run_import, write_csv
+from helpers import mirrored, row
 from qunyun.analytics import ActivityMirror, AnalyticsEngine
 from qunyun.analytics.metrics import MetricsQuery, community_metrics
-from qunyun.domain import FixedClock
 
 
 def at(day: str) -> str:
@@ -45,10 +43,7 @@ EXPECTED = {
 
 @pytest.fixture
 def mirror(engine: Engine, workspace_id: int, tmp_path: Path) -> ActivityMirror:
-    run_import(engine, workspace_id, write_csv(tmp_path / "c.csv", ROWS))
-    m = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(T0 + timedelta(days=30)))
-    m.sync()
-    return m
+    return mirrored(engine, workspace_id, tmp_path, ROWS)
 
 
 def _week(engine: AnalyticsEngine, workspace_id: int) -> dict[str, Any]:

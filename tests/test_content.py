@@ -1,19 +1,16 @@
 """Best posting hours and content performance, by hand, on DuckDB and Spark."""
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
-from conftest import T0
-from helpers import row, run_import, write_csv
+from helpers import mirrored, row
 from qunyun.analytics import ActivityMirror, AnalyticsEngine
 from qunyun.analytics.content import content_summary, hour_of_week, post_performance, posting_hours
 from qunyun.analytics.metrics import MetricsQuery
-from qunyun.domain import FixedClock
-from qunyun.store.tables import identities, members
 
 
 def at(day: str, time: str) -> str:
@@ -38,14 +35,7 @@ ROWS = [
 
 @pytest.fixture
 def mirror(engine: Engine, workspace_id: int, tmp_path: Path) -> ActivityMirror:
-    path = write_csv(tmp_path / "c.csv", ROWS)
-    run_import(engine, workspace_id, path)
-    with engine.begin() as conn:
-        staff = select(identities.c.member_id).where(identities.c.external_id == "S").scalar_subquery()
-        conn.execute(update(members).where(members.c.id == staff).values(is_staff=True))
-    m = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(T0 + timedelta(days=30)))
-    m.sync()
-    return m
+    return mirrored(engine, workspace_id, tmp_path, ROWS, staff=("S",))
 
 
 def _q(workspace_id: int) -> MetricsQuery:

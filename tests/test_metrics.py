@@ -1,18 +1,15 @@
 """Community metrics on a hand-made community, every number worked out by hand, on DuckDB and Spark."""
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
-from conftest import T0
-from helpers import row, run_import, write_csv
+from helpers import mirrored, row
 from qunyun.analytics import ActivityMirror, AnalyticsEngine
 from qunyun.analytics.metrics import MetricsQuery, community_metrics
-from qunyun.domain import FixedClock
-from qunyun.store.tables import identities, members
 
 
 def rows() -> list[dict[str, str]]:
@@ -44,13 +41,7 @@ def rows() -> list[dict[str, str]]:
 
 @pytest.fixture
 def mirror(engine: Engine, workspace_id: int, tmp_path: Path) -> ActivityMirror:
-    run_import(engine, workspace_id, write_csv(tmp_path / "c.csv", rows()))
-    with engine.begin() as conn:
-        staff = select(identities.c.member_id).where(identities.c.external_id == "S").scalar_subquery()
-        conn.execute(update(members).where(members.c.id == staff).values(is_staff=True))
-    m = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(T0 + timedelta(days=30)))
-    m.sync()
-    return m
+    return mirrored(engine, workspace_id, tmp_path, rows(), staff=("S",))
 
 
 WEEKLY = MetricsQuery(workspace_id=1, start=date(2026, 6, 1), end=date(2026, 6, 14), grain="week")
