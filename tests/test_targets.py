@@ -39,3 +39,15 @@ def test_progress_against_targets() -> None:
 def test_growth_needs_a_start() -> None:
     assert member_growth([]) is None
     assert member_growth([{"members": 5, "net": 5}]) is None  # nobody before: growth is undefined
+
+
+def test_best_slots_ignore_thin_evidence() -> None:
+    from qunyun.analytics.content import best_slots
+
+    hours = [
+        {"weekday": 0, "hour": 4, "posts": 2, "responses_per_post": 9.0},  # two posts prove nothing
+        {"weekday": 2, "hour": 21, "posts": 40, "responses_per_post": 1.5},
+        {"weekday": 4, "hour": 8, "posts": 60, "responses_per_post": 1.2},
+    ]
+    assert [(s["weekday"], s["hour"]) for s in best_slots(hours)] == [(2, 21), (4, 8)]
+    assert best_slots(hours, top=1)[0]["hour"] == 21

@@ -7,6 +7,7 @@ posts are the content being measured — but responses only from real members.
 """
 
 from datetime import timedelta
+from typing import Any
 
 import ibis
 
@@ -101,6 +102,17 @@ def content_summary(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
         )
         .order_by(ibis.desc("responses_per_post"), "content_type")
     )
+
+
+def best_slots(hours: list[dict[str, Any]], top: int = 5) -> list[dict[str, Any]]:
+    """The posting slots (rows of `posting_hours`) whose posts drew most responses.
+
+    A slot with a couple of posts says little, so only slots with at least 5
+    posts, and at least 1/500 of all posts, are ranked.
+    """
+    enough = max(5, sum(r["posts"] for r in hours) // 500)
+    ranked = [r for r in hours if r["posts"] >= enough]
+    return sorted(ranked, key=lambda r: (-r["responses_per_post"], -r["posts"]))[:top]
 
 
 def posting_hours(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:

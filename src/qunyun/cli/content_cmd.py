@@ -7,14 +7,20 @@ import typer
 from rich.table import Table
 
 from qunyun.analytics import AnalyticsEngine
-from qunyun.analytics.content import content_summary, hour_of_week, post_performance, posting_hours
+from qunyun.analytics.content import (
+    best_slots,
+    content_summary,
+    hour_of_week,
+    post_performance,
+    posting_hours,
+)
 from qunyun.analytics.metrics import MetricsQuery
 from qunyun.cli.analytics_query import metrics_query
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, print_json
 
-_WEEKDAYS = ("Mon 一", "Tue 二", "Wed 三", "Thu 四", "Fri 五", "Sat 六", "Sun 日")
+WEEKDAYS = ("Mon 一", "Tue 二", "Wed 三", "Thu 四", "Fri 五", "Sat 六", "Sun 日")
 CommunityOption = Annotated[str | None, typer.Option(help="One community (external id); default all.")]
 FromOption = Annotated[str | None, typer.Option("--from", help="First local day (default: 4 weeks ago).")]
 ToOption = Annotated[str | None, typer.Option("--to", help="Last local day (default: today).")]
@@ -54,17 +60,14 @@ def hours_command(
     for hour in range(24):
         table.add_column(f"{hour:02d}", justify="right")
     shades = " ░▒▓█"
-    for weekday, name in enumerate(_WEEKDAYS):
+    for weekday, name in enumerate(WEEKDAYS):
         values = [grid.get((weekday, hour), 0) for hour in range(24)]
         table.add_row(name, *(shades[min(4, round(4 * v / top))] if top else " " for v in values))
     console.print(table)
-    # A slot with a couple of posts says little: rank only slots with enough posts.
-    enough = max(5, sum(r["posts"] for r in by_post_hour) // 500)
-    ranked = [r for r in by_post_hour if r["posts"] >= enough]
-    best = sorted(ranked, key=lambda r: (-r["responses_per_post"], -r["posts"]))[:5]
+    best = best_slots(by_post_hour)
     for r in best:
         console.print(
-            f"posts at {_WEEKDAYS[r['weekday']]} {r['hour']:02d}:00 drew {r['responses_per_post']:.1f} "
+            f"posts at {WEEKDAYS[r['weekday']]} {r['hour']:02d}:00 drew {r['responses_per_post']:.1f} "
             f"responses each ({r['posts']} posts)"
         )
 

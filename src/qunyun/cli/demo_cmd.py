@@ -11,10 +11,11 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from qunyun.analytics import AnalyticsEngine
-from qunyun.analytics.content import posting_hours
+from qunyun.analytics.content import best_slots, posting_hours
 from qunyun.analytics.metrics import MetricsQuery, community_metrics
 from qunyun.analytics.retention import n_day_retention
 from qunyun.cli.analytics_query import percent, share
+from qunyun.cli.content_cmd import WEEKDAYS
 from qunyun.cli.context import AppContext
 from qunyun.cli.lifecycle_cmd import replay_refresh
 from qunyun.cli.options import ConfigOption
@@ -105,8 +106,9 @@ def demo_command(
 
 def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
     """Step 2 in one screen: the last four weeks, retention, when to post, what works."""
-    # The last full local day: the simulation stops at 08:00 in Shanghai (midnight UTC).
-    end = (sim.end.astimezone(ctx.settings.zone) - timedelta(days=1)).date()
+    # The last full local week: the simulation stops at 08:00 in Shanghai (midnight UTC).
+    last_day = (sim.end.astimezone(ctx.settings.zone) - timedelta(days=1)).date()
+    end = last_day - timedelta(days=(last_day.weekday() + 1) % 7)  # the Sunday on or before it
     query = MetricsQuery(
         workspace_id=ctx.workspace_id,
         start=end - timedelta(days=27),
@@ -145,11 +147,11 @@ def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
         on_day, or_later = share(r["retained"], r["eligible"]), share(r["retained_or_later"], r["eligible"])
         shown.append(f"day {n}: {percent(on_day)} / {percent(or_later)}")
     console.print("retention (active on day N / on day N or later): " + " · ".join(shown))
-    slots = [r for r in posting_hours(engine, query).to_pyarrow().to_pylist() if r["posts"] >= 5]
+    slots = best_slots(posting_hours(engine, query).to_pyarrow().to_pylist(), top=1)
     if slots:
-        best = max(slots, key=lambda r: r["responses_per_post"])
+        best = slots[0]
         console.print(
-            f"best posting slot: weekday {best['weekday'] + 1} at {best['hour']:02d}:00 "
+            f"best posting slot: {WEEKDAYS[best['weekday']]} {best['hour']:02d}:00 "
             f"({best['responses_per_post']:.1f} responses per post) — see `qunyun hours`, `qunyun content`"
         )
 
