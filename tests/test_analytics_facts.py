@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from helpers import mirrored
+from helpers import mirrored, row
 from qunyun.analytics import ActivityMirror, AnalyticsEngine, member_facts
+from qunyun.analytics.facts import active_days
 from qunyun.store.tables import identities
 from test_refresh import AS_OF, community_rows
 
@@ -42,7 +43,7 @@ def test_facts_match_hand_computed_values(engine: Engine, workspace_id: int, mir
     assert chatty["first_join_at"] == _utc(200)
     # 7 days back reaches the messages 1, 3 and 5 days ago (exactly 7 days is outside); one per day
     assert (chatty["messages_7d"], chatty["messages_90d"]) == (3, 6)
-    assert (chatty["active_days_30d"], chatty["active_days_total"]) == (6, 6)
+    assert active_days(chatty) == (6, 6)
     buyer = facts["buyer"]
     # purchases of 199 CNY at 100 and 60 days ago, a message 40 days ago: all three fall in the
     # baseline window (120, 30] days before as-of, none in the last 30 days
@@ -72,5 +73,33 @@ def test_duckdb_and_spark_give_identical_facts(
     assert counts["activities"] == len(community_rows())
     duck = member_facts(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow().to_pylist()
     spark = member_facts(AnalyticsEngine.on_spark(spark_session, tmp_path / "parquet"), workspace_id, AS_OF)
-    assert spark.to_pyarrow().to_pylist() == duck
+    spark_rows = spark.to_pyarrow().to_pylist()
+    differing = [
+        (i, key, d[key], s.get(key))
+        for i, (d, s) in enumerate(zip(duck, spark_rows, strict=True))
+        for key in d
+        if d[key] != s.get(key)
+    ]
+    assert differing == []
     assert len(duck) == 8
+
+
+def test_active_days_are_local_days_in_the_community_zone(
+    engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    # as-of is 2026-09-01 08:00 in Asia/Shanghai; every time below is Shanghai local
+    local = [
+        "2026-08-20T23:30:00+08:00",  # these two share a UTC day but are two local days
+        "2026-08-21T00:30:00+08:00",
+        "2026-08-25T00:10:00+08:00",  # these two span two UTC days but are one local day
+        "2026-08-25T23:50:00+08:00",
+        "2026-08-02T09:00:00+08:00",  # 1 h inside the 30 x 24 h window, local day 30 days back
+        "2026-08-01T23:00:00+08:00",  # outside 30 days, inside 90
+        "2026-06-03T09:00:00+08:00",  # 1 h inside 90 x 24 h: the highest bit, 90 local days back
+        "2026-06-03T07:00:00+08:00",  # 1 h outside 90 days (the same local day as the one above)
+    ]
+    rows = [row("2026-05-01T00:00:00+08:00", "owl", "join")]
+    rows += [row(t, "owl", "view" if i % 2 else "message", f"m{i}") for i, t in enumerate(local)]
+    mirror = mirrored(engine, workspace_id, tmp_path, rows)
+    facts = member_facts(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow().to_pylist()
+    assert active_days(facts[0]) == (4, 6)

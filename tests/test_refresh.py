@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from conftest import TEMPLATE, admin_conninfo
 from helpers import row, run_import, write_csv
-from qunyun.analytics import ActivityMirror, FactsSource, mirrored_facts
+from qunyun.analytics import ActivityMirror, FactsSource, MirroredFacts
 from qunyun.config import Settings
 from qunyun.domain import FixedClock
 from qunyun.errors import LifecycleError
@@ -78,7 +78,7 @@ def _states(engine: Engine) -> dict[str, tuple[str, str]]:
 
 def facts_for(engine: Engine, workspace_id: int, tmp_path: Path) -> FactsSource:
     mirror = ActivityMirror(engine, tmp_path / "mirror.duckdb", FixedClock(AS_OF + timedelta(days=365)))
-    return mirrored_facts(mirror, workspace_id)
+    return MirroredFacts(mirror, workspace_id)
 
 
 def build(engine: Engine, workspace_id: int, tmp_path: Path, settings: Settings) -> None:

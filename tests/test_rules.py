@@ -8,7 +8,7 @@ import pytest
 
 from qunyun.config import LifecycleConfig
 from qunyun.domain import MemberFacts, Segment, Stage, add_months, months_between
-from qunyun.lifecycle.rules import Previous, decide
+from qunyun.lifecycle.rules import Previous, decide, next_review
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 9, 15, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -221,3 +221,51 @@ def test_calendar_months() -> None:
     assert months_between(jan31, datetime(2026, 2, 28, 9, 59, tzinfo=UTC)) == 0
     assert months_between(jan31, datetime(2026, 2, 28, 10, tzinfo=UTC)) == 1
     assert months_between(jan31, datetime(2026, 7, 31, 10, tzinfo=UTC)) == 6
+
+
+def _review(f: MemberFacts, previous: Previous | None = None) -> datetime | None:
+    return next_review(f, decide(f, previous, CFG, ZONE), CFG, ZONE)
+
+
+def test_review_at_the_first_calendar_month_of_tenure() -> None:
+    # joined 31 Jan 10:00 Shanghai; as-of 20 Feb; spoke yesterday; nothing in the windows
+    joined = datetime(2026, 1, 31, 10, 0, tzinfo=ZONE)
+    as_of = datetime(2026, 2, 20, 12, 0, tzinfo=ZONE)
+    spoke = as_of - timedelta(days=1)
+    f = facts(
+        as_of=as_of,
+        first_join_at=joined,
+        last_join_at=joined,
+        first_seen_at=joined,
+        last_seen_at=spoke,
+        last_message_at=spoke,
+    )
+    # new-member period ends 2 Mar 10:00; one calendar month (stage new → growing) is 28 Feb 10:00
+    assert _review(f) == datetime(2026, 2, 28, 10, 0, tzinfo=ZONE)
+    before = replace(f, as_of=datetime(2026, 2, 28, 9, 59, tzinfo=ZONE))
+    after = replace(f, as_of=datetime(2026, 2, 28, 10, 0, tzinfo=ZONE))
+    assert decide(before, None, CFG, ZONE).stage is Stage.NEW
+    assert decide(after, None, CFG, ZONE).stage is Stage.GROWING
+
+
+def test_review_when_the_oldest_interaction_leaves_the_window() -> None:
+    spoke = AS_OF - timedelta(days=2)
+    oldest = AS_OF - timedelta(days=25)
+    f = long_member(
+        last_seen_at=spoke, last_message_at=spoke, interactions_30d=5, first_interaction_30d_at=oldest
+    )
+    assert decide(f, None, CFG, ZONE).stage is Stage.MATURE
+    assert _review(f) == oldest + timedelta(days=30)  # before the 13th month of tenure or silence
+
+
+def test_review_of_a_silent_member_is_their_churn_date_with_grace() -> None:
+    spoke, read = AS_OF - timedelta(days=40), AS_OF - timedelta(days=5)
+    f = long_member(last_seen_at=read, last_message_at=spoke, first_interaction_prev_at=spoke)
+    assert decide(f, None, CFG, ZONE).segment is Segment.SILENT
+    # the windows and tenure no longer matter (stage is churning); churn waits 90 + 3 days
+    assert _review(f) == read + timedelta(days=93)
+
+
+def test_no_review_for_a_member_who_left() -> None:
+    left = AS_OF - timedelta(days=3)
+    assert _review(long_member(last_leave_at=left, last_seen_at=left)) is None

@@ -19,6 +19,19 @@ from qunyun.analytics.mirror import ActivityMirror
 TABLES = ("activities", "identities", "members", "communities")
 
 
+def _teach_pyspark_bit_or() -> None:
+    """Ibis 12 compiles `bit_or()` for DuckDB (and Databricks) but not for PySpark, although
+    Spark SQL has had the `bit_or` aggregate since 3.0. Member facts use it for active-day
+    masks, so the same rule the Databricks compiler has is added here, once."""
+    from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+    from ibis.expr import operations as ops
+
+    def visit_bit_or(self: Any, _op: ops.BitOr, *, arg: Any, where: Any, **_kw: Any) -> Any:
+        return self.agg.bit_or(arg, where=where)
+
+    setattr(PySparkCompiler, "visit_BitOr", visit_bit_or)  # noqa: B010  # the compiler dispatches by name
+
+
 def naive_utc(value: datetime) -> datetime:
     """Aware → naive UTC, the form timestamps take inside the analytics backends."""
     return value.astimezone(UTC).replace(tzinfo=None)
@@ -42,6 +55,7 @@ class AnalyticsEngine:
         zone = session.conf.get("spark.sql.session.timeZone")
         if zone not in ("UTC", "Etc/UTC", "+00:00"):
             raise ValueError(f"the Spark session must run in UTC, not {zone!r}")
+        _teach_pyspark_bit_or()
         for name in TABLES:
             session.read.parquet(str(parquet_dir / name)).createOrReplaceTempView(name)
         return cls(ibis.pyspark.connect(session))

@@ -11,12 +11,20 @@ higher id, so a row only settles once it was ingested `settle` ago (default
 10 minutes); the unsettled tail is deleted and copied again on the next sync.
 Each chunk and its watermark commit together in DuckDB, so an interrupted
 sync or rebuild resumes where it stopped. Identities, members and
-communities change (merges, renames) and are small: each sync replaces them.
+communities change (merges, renames) and are small: each sync replaces them,
+and records in `member_changes` every member whose identities moved (a merge
+or unmerge), so an incremental refresh knows whom to revisit.
+
+`checkpoint()` names the mirror's state: its generation (a new one after every
+rebuild), the number of syncs so far and the activity watermark. A refresh
+stores it and asks `changed_members` for everyone touched since.
 
 Timestamps in the mirror are naive UTC (`TIMESTAMP`), which DuckDB and Spark
 read the same way.
 """
 
+import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +33,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from qunyun.domain import Clock
 
@@ -49,6 +57,7 @@ CREATE TABLE IF NOT EXISTS activities (
     ingested_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS mirror_state (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS member_changes (seq BIGINT, member_id INTEGER);
 CREATE TABLE IF NOT EXISTS identities (
     id INTEGER, workspace_id INTEGER, member_id INTEGER, platform VARCHAR, external_id VARCHAR
 );
@@ -66,6 +75,32 @@ _REPLACED = {
     "communities": ("id", "workspace_id", "platform", "external_id", "name", "timezone"),
 }
 _TIMESTAMPS = ("occurred_at", "ingested_at")
+# What identities and members rows can change by: merges (made and undone) and the staff/bot
+# flags. While these read the same, the two tables only grow.
+_MAPPING_VERSION = (
+    "SELECT count(*), coalesce(max(id), 0), count(undone_at) FROM merges",
+    "SELECT count(*), coalesce(sum(CASE WHEN is_staff THEN id ELSE 0 END), 0),"
+    " coalesce(sum(CASE WHEN is_bot THEN id ELSE 0 END), 0) FROM members WHERE is_staff OR is_bot",
+)
+# Both ends of every identity that changed member (merge, unmerge) or vanished. Brand-new
+# identities are left out: they arrive with activities, which name their member anyway.
+_RECORD_MOVED_IDENTITIES = """
+INSERT INTO member_changes
+SELECT ?, m FROM (
+    SELECT o.member_id AS m FROM identities o LEFT JOIN replacement n ON n.id = o.id
+    WHERE n.id IS NULL OR n.member_id <> o.member_id
+    UNION
+    SELECT n.member_id FROM identities o JOIN replacement n ON n.id = o.id
+    WHERE n.member_id <> o.member_id
+)
+"""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    generation: str
+    seq: int
+    watermark: int
 
 
 @dataclass
@@ -116,16 +151,39 @@ class ActivityMirror:
     def close(self) -> None:
         self.duck.close()
 
+    def _state(self, key: str) -> str | None:
+        row = self.duck.execute("SELECT value FROM mirror_state WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
     @property
     def watermark(self) -> int:
-        row = self.duck.execute("SELECT value FROM mirror_state WHERE key = 'watermark'").fetchone()
-        return int(row[0]) if row else 0
+        return int(self._state("watermark") or 0)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self._state("generation") or "", int(self._state("seq") or 0), self.watermark)
+
+    def changed_members(self, since: Checkpoint, after: datetime, upto: datetime) -> set[int] | None:
+        """Members whose facts as of `upto` may differ from those computed at `since` as of
+        `after` (naive UTC): activities copied since, activities that happened in between
+        (a replay of history), identities moved since. None when `since` belongs to another
+        generation: after a rebuild nobody can tell."""
+        if since.generation != self.checkpoint().generation:
+            return None
+        rows = self.duck.execute(
+            """
+            SELECT DISTINCT i.member_id FROM activities a JOIN identities i ON a.identity_id = i.id
+            WHERE a.id > ? OR (a.occurred_at > ? AND a.occurred_at <= ?)
+            UNION SELECT member_id FROM member_changes WHERE seq > ?
+            """,
+            [since.watermark, after, upto, since.seq],
+        ).fetchall()
+        return {int(r[0]) for r in rows}
 
     def rebuild(self, progress: Callable[[SyncReport], None] | None = None) -> SyncReport:
         """Throw the mirror away and copy everything again (resumable like any sync)."""
         self.duck.execute("BEGIN")
-        self.duck.execute("DELETE FROM activities")
-        self.duck.execute("DELETE FROM mirror_state")
+        for name in ("activities", "mirror_state", "member_changes", *_REPLACED):
+            self.duck.execute(f"DELETE FROM {name}")
         self.duck.execute("COMMIT")
         return self.sync(progress)
 
@@ -133,6 +191,7 @@ class ActivityMirror:
         """Copy new activities (and the current identities, members, communities)."""
         report = SyncReport(watermark=self.watermark)
         cutoff = (self.clock.now() - self.settle).astimezone(UTC).replace(tzinfo=None)
+        self._next_seq()
         self._replace_small_tables()
         settled = report.watermark
         tail_open = False  # once a row is unsettled, the watermark stops for this sync
@@ -196,15 +255,57 @@ class ActivityMirror:
         self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES ('watermark', ?)", [str(watermark)])
         self.duck.execute("COMMIT")
 
+    def _next_seq(self) -> None:
+        """Start a sync: a new generation if the mirror is empty, and the next sync number."""
+        self.duck.execute("BEGIN")
+        if self._state("generation") is None:
+            self.duck.execute("INSERT INTO mirror_state VALUES ('generation', ?)", [uuid.uuid4().hex])
+        seq = int(self._state("seq") or 0) + 1
+        self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES ('seq', ?)", [str(seq)])
+        self.duck.execute("COMMIT")
+
     def _replace_small_tables(self) -> None:
+        """Bring identities, members and communities up to date.
+
+        Rows of identities and members change only through merges (and staff/bot flags), so
+        while neither changed, appending the rows above the mirrored maximum id is enough;
+        if the counts then disagree (a lower id committed late) or anything changed, the
+        table is replaced whole. Communities are few and always replaced.
+        """
+        seq = int(self._state("seq") or 0)
         with self.engine.connect() as conn:
+            version = json.dumps([list(conn.exec_driver_sql(sql).one()) for sql in _MAPPING_VERSION])
+            unchanged = version == self._state("mapping_version")
             for name, columns in _REPLACED.items():
-                rows = conn.exec_driver_sql(f"SELECT {', '.join(columns)} FROM {name} ORDER BY id").all()
-                table = _arrow(columns, [tuple(r) for r in rows])
-                self.duck.execute("BEGIN")
-                self.duck.execute(f"DELETE FROM {name}")
-                if table.num_rows:
-                    self.duck.register("replacement", table)
-                    self.duck.execute(f"INSERT INTO {name} SELECT {', '.join(columns)} FROM replacement")
-                    self.duck.unregister("replacement")
-                self.duck.execute("COMMIT")
+                if not (unchanged and name != "communities" and self._append_new(conn, name, columns)):
+                    self._replace(conn, name, columns, seq)
+            self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES ('mapping_version', ?)", [version])
+
+    def _append_new(self, conn: Connection, name: str, columns: tuple[str, ...]) -> bool:
+        """Append source rows above the mirrored maximum id; False if the counts then disagree."""
+        top = self.duck.execute(f"SELECT coalesce(max(id), 0), count(*) FROM {name}").fetchone()
+        highest, mirrored = (int(top[0]), int(top[1])) if top else (0, 0)
+        rows = conn.exec_driver_sql(
+            f"SELECT {', '.join(columns)} FROM {name} WHERE id > {highest} ORDER BY id"
+        ).all()
+        total = int(conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one())
+        if mirrored + len(rows) != total:
+            return False
+        if rows:
+            self.duck.register("appended", _arrow(columns, [tuple(r) for r in rows]))
+            self.duck.execute(f"INSERT INTO {name} SELECT {', '.join(columns)} FROM appended")
+            self.duck.unregister("appended")
+        return True
+
+    def _replace(self, conn: Connection, name: str, columns: tuple[str, ...], seq: int) -> None:
+        rows = conn.exec_driver_sql(f"SELECT {', '.join(columns)} FROM {name} ORDER BY id").all()
+        table = _arrow(columns, [tuple(r) for r in rows])
+        self.duck.execute("BEGIN")
+        self.duck.register("replacement", table)
+        if name == "identities":
+            self.duck.execute(_RECORD_MOVED_IDENTITIES, [seq])
+        self.duck.execute(f"DELETE FROM {name}")
+        if table.num_rows:
+            self.duck.execute(f"INSERT INTO {name} SELECT {', '.join(columns)} FROM replacement")
+        self.duck.unregister("replacement")
+        self.duck.execute("COMMIT")

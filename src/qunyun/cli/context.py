@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from qunyun.analytics import ActivityMirror, FactsSource, mirrored_facts
+from qunyun.analytics import ActivityMirror, FactsSource, MirroredFacts
 from qunyun.config import Settings, load_settings
 from qunyun.domain import Clock, SystemClock
 from qunyun.privacy import PiiProtector, load_key, load_or_create_key
@@ -43,7 +43,7 @@ class AppContext:
 
     def facts(self) -> FactsSource:
         """Member facts for refreshes, computed on the (synced) analytics mirror."""
-        return mirrored_facts(self.mirror, self.workspace_id)
+        return MirroredFacts(self.mirror, self.workspace_id)
 
     def protector(self, *, create: bool = False) -> PiiProtector:
         privacy = self.settings.privacy

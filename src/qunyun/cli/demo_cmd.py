@@ -94,9 +94,12 @@ def demo_command(
     report = _simulate_into(ctx, sim, expected=members * 128)  # about 128 per member at the defaults
     console.print(f"simulated {members:,} members over {days} days: {report.inserted:,} activities imported")
     with err_console.status("replaying weekly lifecycle refreshes…"):
-        runs = replay_refresh(ctx, sim.config.start + timedelta(days=7), sim.end, timedelta(days=7))
+        runs = replay_refresh(ctx, sim.config.start + timedelta(days=7), sim.end, timedelta(days=7), False)
+    incremental = [r for r in runs if r.mode == "incremental"]
     console.print(
-        f"lifecycle refreshed {len(runs)} times, {sum(r.transitions for r in runs):,} transitions recorded"
+        f"lifecycle refreshed {len(runs)} times, {sum(r.transitions for r in runs):,} transitions recorded; "
+        f"{len(incremental)} incremental runs revisited {sum(r.memberships for r in incremental):,} "
+        f"memberships in all (a full run revisits every one)"
     )
     print_summary(ctx, sim)
     print_analytics(ctx, sim)

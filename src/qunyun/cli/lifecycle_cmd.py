@@ -14,15 +14,17 @@ from qunyun.lifecycle import RefreshReport, refresh
 from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last_as_of
 
 
-def replay_refresh(ctx: AppContext, start: datetime, end: datetime, step: timedelta) -> list[RefreshReport]:
+def replay_refresh(
+    ctx: AppContext, start: datetime, end: datetime, step: timedelta, full: bool
+) -> list[RefreshReport]:
     """Refresh at every step from `start` to `end` (inclusive), building transition history."""
     reports = []
     facts = ctx.facts()
     at = start
     while at < end:
-        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock, facts))
+        reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, at, ctx.clock, facts, full=full))
         at += step
-    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, facts))
+    reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, facts, full=full))
     return reports
 
 
@@ -34,14 +36,21 @@ def refresh_command(
         str | None, typer.Option("--from", help="Replay refreshes from this date up to --as-of.")
     ] = None,
     every: Annotated[str, typer.Option(help="Step of a replay, e.g. 1d or 7d.")] = "1d",
+    full: Annotated[
+        bool, typer.Option("--full", help="Revisit every member, not only those that may have changed.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute every member's stage and segment as of a time; record transitions."""
+    """Recompute members' stage and segment as of a time; record transitions.
+
+    Incremental after the first run: only members with new activity, moved identities
+    or a rule threshold due are revisited (docs/lifecycle.md).
+    """
     ctx = AppContext.create(db, config)
     zone = ctx.settings.zone
     end = parse_instant(as_of, zone) if as_of else ctx.clock.now()
     if since:
-        reports = replay_refresh(ctx, parse_instant(since, zone), end, parse_every(every))
+        reports = replay_refresh(ctx, parse_instant(since, zone), end, parse_every(every), full)
     else:
         with err_console.status("refreshing member state…") as status:
 
@@ -49,7 +58,9 @@ def refresh_command(
                 status.update(f"refreshing member state… {done:,} memberships")
 
             reports = [
-                refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, ctx.facts(), shown)
+                refresh(
+                    ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, ctx.facts(), shown, full=full
+                )
             ]
     last = reports[-1]
     transitions = sum(r.transitions for r in reports)
@@ -58,6 +69,7 @@ def refresh_command(
             {
                 "as_of": last.as_of,
                 "runs": len(reports),
+                "mode": last.mode,
                 "memberships": last.memberships,
                 "transitions": transitions,
                 "segments": last.segments,
@@ -66,7 +78,7 @@ def refresh_command(
         )
         return
     console.print(
-        f"refreshed {last.memberships:,} memberships as of {when(last.as_of, zone)} "
+        f"refreshed ({last.mode}) {last.memberships:,} memberships as of {when(last.as_of, zone)} "
         f"({len(reports)} run(s), {transitions:,} transitions recorded)"
     )
 

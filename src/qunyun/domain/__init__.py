@@ -2,7 +2,7 @@
 
 from qunyun.domain.activity import IMPORT_COLUMNS, ActivityRecord, Money, to_minor_units
 from qunyun.domain.clock import Clock, FixedClock, SystemClock
-from qunyun.domain.facts import MemberFacts
+from qunyun.domain.facts import BASELINE_WINDOW_DAYS, RECENT_WINDOW_DAYS, MemberFacts
 from qunyun.domain.kinds import (
     ANY_KINDS,
     INTERACTION_KINDS,
@@ -16,9 +16,11 @@ from qunyun.domain.timeutil import add_months, ensure_utc, months_between
 
 __all__ = [
     "ANY_KINDS",
+    "BASELINE_WINDOW_DAYS",
     "IMPORT_COLUMNS",
     "INTERACTION_KINDS",
     "MESSAGE_KINDS",
+    "RECENT_WINDOW_DAYS",
     "ActivityKind",
     "ActivityRecord",
     "Clock",

@@ -3,6 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+# The sliding windows of the facts: "the last 30 days" and the 90-day baseline before them.
+RECENT_WINDOW_DAYS = 30
+BASELINE_WINDOW_DAYS = 90
+
 
 @dataclass(frozen=True, slots=True)
 class MemberFacts:
@@ -32,8 +36,11 @@ class MemberFacts:
     messages_7d: int = 0
     messages_90d: int = 0
     active_days_30d: int = 0
-    active_days_total: int = 0
+    active_days_90d: int = 0
     purchases_90d: int = 0
+    # Oldest interaction inside each window: when it slides out, the window counts change.
+    first_interaction_30d_at: datetime | None = None
+    first_interaction_prev_at: datetime | None = None
     spend_90d_minor: int = 0
 
     @property

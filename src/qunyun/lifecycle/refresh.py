@@ -1,11 +1,20 @@
-"""The refresh action: recompute every member's stage and segment as of a time.
+"""The refresh action: recompute members' stage and segment as of a time.
 
 Facts are streamed in chunks; each chunk's new state and its transitions
 commit together. A refresh that dies half-way is finished by running it again
 with the same `as_of`: members already updated have no change left to record,
 and transitions are unique per (community, member, dimension, at).
+
+A refresh is **incremental** when the last completed one saw the same mirror
+generation and the same rules: it revisits only members with activity since
+(new, late, or between the two as-of instants), members whose identities
+moved, and members whose `review_at` has come (the instant the rules could
+next decide differently, `rules.next_review`). Everyone else's decision is
+provably unchanged. Otherwise, or with `full=True`, every member is revisited.
 """
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,20 +23,24 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from qunyun.analytics import FactsSource
+from qunyun.analytics import Checkpoint, FactsSource
 from qunyun.config import Settings
 from qunyun.domain import Clock, MemberFacts, Segment, Stage
 from qunyun.errors import LifecycleError
-from qunyun.lifecycle.rules import Decision, Previous, decide, explain
+from qunyun.lifecycle.rules import Decision, Previous, decide, explain, next_review
 from qunyun.store.bulk import upsert_rows
-from qunyun.store.tables import member_state, refresh_runs, segment_transitions
+from qunyun.store.tables import communities, member_state, refresh_runs, segment_transitions
 from qunyun.store.types import encode_utc
+
+# Bump when the meaning of a rule in rules.py changes: the next refresh is then a full one.
+RULES_VERSION = 2
 
 
 @dataclass
 class RefreshReport:
     as_of: datetime
-    memberships: int = 0
+    mode: str = "full"
+    memberships: int = 0  # memberships revisited by this run
     transitions: int = 0
     segments: dict[str, int] = field(default_factory=dict)
     stages: dict[str, int] = field(default_factory=dict)
@@ -88,7 +101,9 @@ def _load_previous(conn: Connection, chunk: list[MemberFacts]) -> dict[tuple[int
     return stored
 
 
-def _state_row(facts: MemberFacts, decision: Decision, stored: _Stored | None) -> dict[str, Any]:
+def _state_row(
+    facts: MemberFacts, decision: Decision, stored: _Stored | None, review_at: datetime | None
+) -> dict[str, Any]:
     as_of = facts.as_of
     same_stage = stored is not None and stored.previous.stage is decision.stage
     same_segment = stored is not None and stored.previous.segment is decision.segment
@@ -112,6 +127,7 @@ def _state_row(facts: MemberFacts, decision: Decision, stored: _Stored | None) -
         "purchases_total": facts.purchases_total,
         "spend_minor": facts.spend_minor,
         "reason": f"{decision.segment_rule}; {decision.stage_rule}",
+        "review_at": review_at,
     }
 
 
@@ -147,7 +163,8 @@ def _apply_chunk(
     for facts in chunk:
         before = stored.get((facts.community_id, facts.member_id))
         decision = decide(facts, before.previous if before else None, settings.lifecycle, settings.zone)
-        states.append(_state_row(facts, decision, before))
+        review_at = next_review(facts, decision, settings.lifecycle, settings.zone)
+        states.append(_state_row(facts, decision, before, review_at))
         changes.extend(_transitions(facts, decision, before))
         report.segments[decision.segment.value] = report.segments.get(decision.segment.value, 0) + 1
         report.stages[decision.stage.value] = report.stages.get(decision.stage.value, 0) + 1
@@ -155,6 +172,16 @@ def _apply_chunk(
     _insert_ignore(conn, segment_transitions, changes)
     report.memberships += len(chunk)
     report.transitions += len(changes)
+
+
+def rules_fingerprint(settings: Settings) -> str:
+    """What the decisions depend on besides facts: the rules' version and their settings."""
+    payload = {
+        "rules": RULES_VERSION,
+        "lifecycle": settings.lifecycle.model_dump(),
+        "zone": str(settings.zone),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def last_refresh(conn: Connection, workspace_id: int) -> datetime | None:
@@ -167,6 +194,30 @@ def last_refresh(conn: Connection, workspace_id: int) -> datetime | None:
     return value
 
 
+def _members_to_revisit(
+    conn: Connection, workspace_id: int, as_of: datetime, fingerprint: str, source: FactsSource
+) -> set[int] | None:
+    """The members an incremental refresh must revisit, or None when it must be a full one."""
+    last = conn.execute(
+        select(refresh_runs)
+        .where(refresh_runs.c.workspace_id == workspace_id, refresh_runs.c.status == "done")
+        .order_by(refresh_runs.c.as_of.desc(), refresh_runs.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.mirror_generation is None or last.rules_fingerprint != fingerprint:
+        return None
+    since = Checkpoint(last.mirror_generation, int(last.mirror_seq), int(last.mirror_watermark))
+    changed = source.changed_members(since, last.as_of, as_of)
+    if changed is None:
+        return None
+    due = conn.execute(
+        select(member_state.c.member_id)
+        .join(communities, communities.c.id == member_state.c.community_id)
+        .where(communities.c.workspace_id == workspace_id, member_state.c.review_at <= as_of)
+    ).scalars()
+    return changed | set(due)
+
+
 def refresh(
     engine: Engine,
     settings: Settings,
@@ -175,8 +226,12 @@ def refresh(
     clock: Clock,
     facts: FactsSource,
     progress: Callable[[int], None] | None = None,
+    *,
+    full: bool = False,
 ) -> RefreshReport:
     """Recompute member_state as of `as_of`; see the module docstring."""
+    checkpoint = facts.prepare()
+    fingerprint = rules_fingerprint(settings)
     with engine.begin() as conn:
         latest = last_refresh(conn, workspace_id)
         if latest is not None and as_of < latest:
@@ -185,13 +240,22 @@ def refresh(
                 "history only moves forward",
                 code="refresh.backwards",
             )
+        members = None if full else _members_to_revisit(conn, workspace_id, as_of, fingerprint, facts)
+        report = RefreshReport(as_of, mode="full" if members is None else "incremental")
         run_id = conn.execute(
             insert(refresh_runs).values(
-                workspace_id=workspace_id, as_of=as_of, started_at=clock.now(), status="running"
+                workspace_id=workspace_id,
+                as_of=as_of,
+                started_at=clock.now(),
+                status="running",
+                mode=report.mode,
+                mirror_generation=checkpoint.generation,
+                mirror_seq=checkpoint.seq,
+                mirror_watermark=checkpoint.watermark,
+                rules_fingerprint=fingerprint,
             )
         ).inserted_primary_key[0]  # type: ignore[index]  # single-row insert always has a key
-    report = RefreshReport(as_of)
-    for chunk in facts(as_of):
+    for chunk in facts.facts(as_of, members):
         with engine.begin() as writer:
             _apply_chunk(writer, chunk, settings, report)
         if progress is not None:

@@ -16,7 +16,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from qunyun.config import LifecycleConfig
-from qunyun.domain import MemberFacts, Segment, Stage, months_between
+from qunyun.domain import (
+    BASELINE_WINDOW_DAYS,
+    RECENT_WINDOW_DAYS,
+    MemberFacts,
+    Segment,
+    Stage,
+    add_months,
+    months_between,
+)
 
 # Better segments first: moving right is a demotion.
 _SEGMENT_RANK = {Segment.NEW: 0, Segment.ACTIVE: 0, Segment.SILENT: 1, Segment.CHURNED: 2}
@@ -114,6 +122,54 @@ def decide(
     segment, segment_rule = decide_segment(facts, previous, config)
     stage, stage_rule = decide_stage(facts, segment, previous, config, zone)
     return Decision(stage, segment, stage_rule, segment_rule)
+
+
+def next_review(
+    facts: MemberFacts, decision: Decision, config: LifecycleConfig, zone: ZoneInfo
+) -> datetime | None:
+    """The first instant after `facts.as_of` at which `decide` could answer differently with no
+    new activity, or None if only new activity can change it.
+
+    Every rule above compares a timestamp plus a duration with as-of, or counts activities in a
+    window that slides with as-of; this returns the earliest such crossing, computed with the
+    decision as the next refresh's "previous" (so demotion grace is counted). An incremental
+    refresh revisits a member only at this instant or when new activity arrives.
+    """
+    if not facts.is_member:
+        return None  # churned/churning until they join again, which is new activity
+    held = Previous(decision.stage, decision.segment)
+    crossings: list[datetime] = []
+    joined, life, message = facts.joined_at, facts.last_life_at, facts.last_message_at
+    if joined is not None and not facts.rejoined:
+        crossings.append(joined + _days(config.new_member_days))
+    if life is not None:
+        crossings.append(life + _days(config.churn_inactive_days) + _grace(held, Segment.CHURNED, config))
+    if message is not None:
+        crossings.append(message + _days(config.silent_after_days) + _grace(held, Segment.SILENT, config))
+    if decision.segment in (Segment.NEW, Segment.ACTIVE):
+        # The stage of a silent or churned member is churning whatever the windows say.
+        crossings.extend(_window_crossings(facts))
+        if joined is not None:
+            local = joined.astimezone(zone)
+            for months in (
+                config.growing_after_months,
+                config.mature_after_months,
+                config.churning_after_months,
+            ):
+                crossings.append(add_months(local, months))
+    future = [t for t in crossings if t > facts.as_of]
+    return min(future) if future else None
+
+
+def _window_crossings(facts: MemberFacts) -> list[datetime]:
+    """When the oldest interaction of the last 30 days slides into the baseline, and the oldest
+    of the baseline slides out of it."""
+    out = []
+    if facts.first_interaction_30d_at is not None:
+        out.append(facts.first_interaction_30d_at + _days(RECENT_WINDOW_DAYS))
+    if facts.first_interaction_prev_at is not None:
+        out.append(facts.first_interaction_prev_at + _days(RECENT_WINDOW_DAYS + BASELINE_WINDOW_DAYS))
+    return out
 
 
 def explain(facts: MemberFacts) -> dict[str, object]:

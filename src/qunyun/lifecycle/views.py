@@ -14,6 +14,7 @@ from qunyun.store.tables import (
     identities,
     member_state,
     members,
+    refresh_runs,
     segment_transitions,
 )
 
@@ -53,10 +54,13 @@ def distribution(conn: Connection, flt: StateFilter) -> dict[str, dict[str, int]
 
 
 def last_as_of(conn: Connection, workspace_id: int) -> datetime | None:
-    query = _scoped(
-        select(func.max(member_state.c.as_of)).select_from(member_state), StateFilter(workspace_id)
-    )
-    value: datetime | None = conn.execute(query).scalar()
+    """As-of of the last completed refresh (rows an incremental run skipped keep an older
+    `as_of`: their decision was provably the same)."""
+    value: datetime | None = conn.execute(
+        select(func.max(refresh_runs.c.as_of)).where(
+            refresh_runs.c.workspace_id == workspace_id, refresh_runs.c.status == "done"
+        )
+    ).scalar()
     return value
 
 

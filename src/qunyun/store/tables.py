@@ -140,8 +140,14 @@ member_state = Table(
     Column("purchases_total", Integer, nullable=False, default=0),
     Column("spend_minor", BigInteger, nullable=False, default=0),
     Column("reason", String(200), nullable=False),
+    # When the rules could next decide differently without new activity (lifecycle/rules.py
+    # `next_review`); NULL = only new activity can change this member. An incremental refresh
+    # revisits the members due and those with new activity; the rest keep the row (and the
+    # window counts above, as of the row's `as_of`).
+    Column("review_at", UtcDateTime),
     Index(None, "community_id", "segment"),
     Index(None, "member_id"),
+    Index(None, "review_at"),
 )
 
 segment_transitions = Table(
@@ -217,4 +223,10 @@ refresh_runs = Table(
     Column("status", String(20), nullable=False),
     Column("memberships", Integer, nullable=False, default=0),
     Column("transitions", Integer, nullable=False, default=0),
+    # "full" or "incremental", and what the run saw, so the next run can be incremental.
+    Column("mode", String(20)),
+    Column("mirror_generation", String(40)),
+    Column("mirror_seq", BigInteger),
+    Column("mirror_watermark", BigInteger),
+    Column("rules_fingerprint", String(64)),
 )
