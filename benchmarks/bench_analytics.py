@@ -195,6 +195,19 @@ def compare_facts(url: str, reuse_mirror: bool) -> Any:
     return as_of
 
 
+def after_last_refresh(url: str, as_of: Any) -> Any:
+    """The data's end, or the last refresh's as-of if a previous run went further (history
+    only moves forward, so a rerun on the same database refreshes after it)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        last = conn.exec_driver_sql("SELECT max(as_of) FROM refresh_runs WHERE status = 'done'").scalar()
+    engine.dispose()
+    if last is None:
+        return as_of
+    last_at = pd.Timestamp(last).tz_localize("UTC") if pd.Timestamp(last).tzinfo is None else pd.Timestamp(last)
+    return max(as_of, last_at.to_pydatetime())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="Source database URL (default: benchmarks/out/ours.db).")
@@ -207,7 +220,7 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
-    as_of = compare_facts(url, args.reuse_mirror)
+    as_of = after_last_refresh(url, compare_facts(url, args.reuse_mirror))
     env = bench_env()
     at = (as_of + timedelta(hours=1)).isoformat()
     full_s, full_rss, full = run_cli(["refresh", "--full", "--as-of", at, "--db", url], env)

@@ -6,7 +6,8 @@
     ├── IngestError             import.strict_rejected, import.unreadable, import.format
     ├── NotFoundError           member.not_found, merge.not_found
     ├── PrivacyError            privacy.no_key, privacy.bad_key, privacy.decrypt
-    └── LifecycleError          refresh.backwards
+    ├── LifecycleError          refresh.backwards
+    └── ModelError              models.bad_input, models.no_fit
     (QunyunError itself:        merge.same_member, merge.already_undone, merge.cycle, demo.not_empty)
 
 Internal bugs are ordinary exceptions; the CLI shows QunyunErrors as one
@@ -46,3 +47,7 @@ class PrivacyError(QunyunError):
 
 class LifecycleError(QunyunError):
     pass
+
+
+class ModelError(QunyunError):
+    """A lifecycle model cannot be fitted or used on the data given."""
