@@ -204,8 +204,9 @@ def after_last_refresh(url: str, as_of: Any) -> Any:
     engine.dispose()
     if last is None:
         return as_of
-    last_at = pd.Timestamp(last).tz_localize("UTC") if pd.Timestamp(last).tzinfo is None else pd.Timestamp(last)
-    return max(as_of, last_at.to_pydatetime())
+    stamp = pd.Timestamp(last)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return max(as_of, stamp.to_pydatetime())
 
 
 def main() -> None:

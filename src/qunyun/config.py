@@ -92,6 +92,31 @@ class AnalyticsConfig(_Section):
     settle_minutes: float = Field(10.0, ge=0)
 
 
+class ModelsConfig(_Section):
+    """The lifecycle models (Step 3, docs/models.md): when they are fitted and how they label."""
+
+    enabled: bool = True
+    # `qunyun refresh` refits (backtest, fit, score) when the last fit is this old.
+    refit_days: int = Field(7, ge=1)
+    # Communities with fewer members with an event are left to the rules.
+    min_members: int = Field(50, ge=5)
+    # Backtest: "active again within this many days after the cutoff" is what is predicted.
+    horizon_days: int = Field(30, ge=1)
+    # A model must beat the best rule's AUC by this much to be used.
+    min_auc_gain: float = Field(0.0, ge=0)
+    # Silent members: P(alive) at least this → worth waking; below `likely_gone_p_alive` →
+    # churned (likely).
+    worth_waking_p_alive: float = Field(0.5, ge=0, le=1)
+    likely_gone_p_alive: float = Field(0.2, ge=0, le=1)
+    # Active members are "at risk" when the expected activity of the next 30 days falls below
+    # this share of their own past 30-day rate.
+    at_risk_ratio: float = Field(0.5, ge=0, le=1)
+    # CLV over this many months, discounted at this yearly rate, times the margin.
+    clv_months: int = Field(12, ge=1)
+    annual_discount_rate: float = Field(0.10, ge=0)
+    margin: float = Field(1.0, ge=0, le=1)
+
+
 class TargetsConfig(_Section):
     """KPI targets (seed 002, section 5); empty to leave a KPI without a target."""
 
@@ -125,6 +150,7 @@ class Settings(_Section):
     imports: ImportConfig = Field(ImportConfig(), alias="import")
     analytics: AnalyticsConfig = AnalyticsConfig()
     targets: TargetsConfig = TargetsConfig()
+    models: ModelsConfig = ModelsConfig()
     base_dir: Path = Path(".")
 
     @property

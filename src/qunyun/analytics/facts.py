@@ -56,9 +56,14 @@ def _day_mask(offset: ir.IntegerValue, include: ir.BooleanValue, low: int) -> ir
 
 
 def member_facts(
-    engine: AnalyticsEngine, workspace_id: int, as_of: datetime, windows: FactWindows | None = None
+    engine: AnalyticsEngine,
+    workspace_id: int,
+    as_of: datetime,
+    windows: FactWindows | None = None,
+    members: Collection[int] | None = None,
 ) -> ibis.Table:
-    """One row per (community, member) with activity up to `as_of`.
+    """One row per (community, member) with activity up to `as_of` (only `members` if given:
+    they are filtered before the aggregation, so a few members cost a scan, not a full group-by).
 
     `active_days_*_mask` are bit sets of active local days (see `active_days`).
     """
@@ -69,6 +74,9 @@ def member_facts(
     acts = engine.table("activities")
     idents = engine.table("identities")
     comms = engine.table("communities").filter(lambda c: c.workspace_id == workspace_id)
+    if members is not None:
+        wanted = ibis.memtable({"wanted_member_id": sorted(members)}, schema={"wanted_member_id": "int64"})
+        idents = idents.semi_join(wanted, idents.member_id == wanted.wanted_member_id)
     a = (
         acts.filter(acts.occurred_at <= end)
         .join(idents, acts.identity_id == idents.id)
@@ -133,14 +141,9 @@ def iter_member_facts(
     members: Collection[int] | None = None,
 ) -> Iterator[list[MemberFacts]]:
     """`member_facts` as `MemberFacts` lists of at most `chunk` members; only `members` if given."""
-    expr = member_facts(engine, workspace_id, as_of, windows)
-    if members is not None:
-        if not members:
-            return
-        wanted = ibis.memtable({"wanted_member_id": sorted(members)}, schema={"wanted_member_id": "int64"})
-        expr = expr.semi_join(wanted, expr.member_id == wanted.wanted_member_id).order_by(
-            ["community_id", "member_id"]
-        )
+    if members is not None and not members:
+        return
+    expr = member_facts(engine, workspace_id, as_of, windows, members)
     for batch in expr.to_pyarrow_batches(chunk_size=chunk):
         yield [_facts(row, as_of) for row in batch.to_pylist()]
 

@@ -73,31 +73,39 @@ def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
     conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
 
+_IN_LIST = 2_000  # ids per IN (...) when a chunk is sparse
+
+
 def _load_previous(conn: Connection, chunk: list[MemberFacts]) -> dict[tuple[int, int], _Stored]:
-    """Stored state of the chunk's members: facts arrive ordered by (community, member), so a
-    chunk is a few contiguous key ranges, read with range scans instead of a huge IN list."""
-    ranges: dict[int, tuple[int, int]] = {}
+    """Stored state of the chunk's members. Facts arrive ordered by (community, member): a full
+    refresh's chunk is a few dense key ranges, read with range scans; an incremental one is
+    sparse (a range would read everyone in between), read with IN lists."""
+    by_community: dict[int, list[int]] = {}
     for f in chunk:
-        low, high = ranges.get(f.community_id, (f.member_id, f.member_id))
-        ranges[f.community_id] = (min(low, f.member_id), max(high, f.member_id))
+        by_community.setdefault(f.community_id, []).append(f.member_id)
     stored: dict[tuple[int, int], _Stored] = {}
-    for community_id, (low, high) in ranges.items():
-        rows = conn.execute(
-            select(
-                member_state.c.member_id,
-                member_state.c.stage,
-                member_state.c.segment,
-                member_state.c.stage_since,
-                member_state.c.segment_since,
-            ).where(
-                member_state.c.community_id == community_id,
-                member_state.c.member_id.between(low, high),
-            )
-        )
-        for r in rows:
-            stored[(community_id, r.member_id)] = _Stored(
-                Previous(Stage(r.stage), Segment(r.segment)), r.stage_since, r.segment_since
-            )
+    columns = (
+        member_state.c.member_id,
+        member_state.c.stage,
+        member_state.c.segment,
+        member_state.c.stage_since,
+        member_state.c.segment_since,
+    )
+    for community_id, ids in by_community.items():
+        low, high = min(ids), max(ids)
+        in_community = member_state.c.community_id == community_id
+        if high - low < 4 * len(ids):
+            queries = [select(*columns).where(in_community, member_state.c.member_id.between(low, high))]
+        else:
+            queries = [
+                select(*columns).where(in_community, member_state.c.member_id.in_(ids[i : i + _IN_LIST]))
+                for i in range(0, len(ids), _IN_LIST)
+            ]
+        for query in queries:
+            for r in conn.execute(query):
+                stored[(community_id, r.member_id)] = _Stored(
+                    Previous(Stage(r.stage), Segment(r.segment)), r.stage_since, r.segment_since
+                )
     return stored
 
 

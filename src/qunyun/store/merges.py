@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from qunyun.errors import NotFoundError, QunyunError
 from qunyun.store import audit
-from qunyun.store.tables import identities, member_state, members, merges
+from qunyun.store.tables import identities, member_scores, member_state, members, merges
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class MergeResult:
     survivor_id: int
     merged_id: int
     identity_ids: tuple[int, ...]
+
+
+def _drop_derived(conn: Connection, member_ids: list[int]) -> None:
+    """State and scores of members whose identities moved: recomputed by the next refresh/fit."""
+    for table in (member_state, member_scores):
+        conn.execute(delete(table).where(table.c.member_id.in_(member_ids)))
 
 
 def resolve_live_member(conn: Connection, workspace_id: int, member_id: int) -> int:
@@ -68,7 +74,7 @@ def merge_members(
     )
     conn.execute(update(identities).where(identities.c.member_id == merged).values(member_id=survivor))
     conn.execute(update(members).where(members.c.id == merged).values(merged_into_id=survivor))
-    conn.execute(delete(member_state).where(member_state.c.member_id.in_([survivor, merged])))
+    _drop_derived(conn, [survivor, merged])
     result = conn.execute(
         insert(merges).values(
             workspace_id=workspace_id,
@@ -115,7 +121,7 @@ def unmerge(conn: Connection, *, workspace_id: int, merge_id: int, actor: str, n
         .values(member_id=row.merged_id)
     )
     conn.execute(update(members).where(members.c.id == row.merged_id).values(merged_into_id=None))
-    conn.execute(delete(member_state).where(member_state.c.member_id.in_([holder, row.merged_id])))
+    _drop_derived(conn, [holder, row.merged_id])
     conn.execute(update(merges).where(merges.c.id == merge_id).values(undone_at=now, undone_by=actor))
     audit.record(
         conn,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -229,4 +230,56 @@ refresh_runs = Table(
     Column("mirror_seq", BigInteger),
     Column("mirror_watermark", BigInteger),
     Column("rules_fingerprint", String(64)),
+)
+
+
+# Step 3: the lifecycle models. One row per fit (history kept); backtests likewise.
+model_fits = Table(
+    "model_fits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("target", String(20), nullable=False),  # activity | purchase | spend
+    Column("model", String(20), nullable=False),  # bgnbd | mbgnbd | pareto | gamma_gamma | rules
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("fitted_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # ok | too_few | rules_win | failed
+    Column("params", JSON, nullable=False),
+    Column("log_likelihood", Float),
+    Column("members", Integer, nullable=False, default=0),
+    Column("diagnostics", JSON, nullable=False),
+    Index(None, "community_id", "target", "as_of"),
+)
+
+model_backtests = Table(
+    "model_backtests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("cutoff", UtcDateTime, nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("ran_at", UtcDateTime, nullable=False),
+    Column("winner", String(20), nullable=False),
+    Column("results", JSON, nullable=False),
+    Index(None, "community_id", "ran_at"),
+)
+
+# Latest scores per membership, rewritten at each fit (weekly by default): the ranking inputs.
+member_scores = Table(
+    "member_scores",
+    metadata,
+    Column("community_id", ForeignKey("communities.id"), primary_key=True),
+    Column("member_id", ForeignKey("members.id"), primary_key=True),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("activity_model", String(20), nullable=False),
+    Column("p_alive", Float),
+    Column("expected_activity_30d", Float),
+    Column("past_activity_30d", Float),  # the member's own average per 30 days so far
+    Column("p_alive_purchase", Float),
+    Column("expected_purchases", Float),
+    Column("expected_spend_minor", Float),
+    Column("clv_minor", Float),
+    Index(None, "member_id"),
 )

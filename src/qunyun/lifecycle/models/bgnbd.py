@@ -1,5 +1,8 @@
 """BG/NBD: Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An Alternative to
-the Pareto/NBD Model", Marketing Science 24(2).
+the Pareto/NBD Model", Marketing Science 24(2); and its modification MBG/NBD: Batislam, Denizel &
+Filiztekin (2007), "Empirical validation and comparison of models for customer base analysis",
+IJRM 24(3), where a member may also drop out right at the first event (so a member seen once
+is not certainly alive).
 
 While alive, a member's events follow a Poisson process with rate λ ~ Gamma(r, α); after each
 event the member drops out with probability p ~ Beta(a, b). For one member with x repeat
@@ -13,6 +16,9 @@ out right after t_x) as log-terms B1, B2 combined by logaddexp, so nothing overf
 x or T; the gradient follows from the same split (each alternative weighted by its share).
 P(alive) is the first alternative's share (eq. 13 in the paper's appendix form), and the
 expected number of events in the next t (eq. 10) uses the Gauss hypergeometric function.
+
+MBG/NBD changes two things: B(a, b+x+1) replaces B(a, b+x) in the first term, and the
+drop-out alternative, now with weight a/(b+x), applies to every member including x = 0.
 """
 
 from dataclasses import dataclass
@@ -35,33 +41,43 @@ class BgNbdParams:
         return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}
 
 
-def _terms(p: Floats, x: Floats, t_x: Floats, T: Floats) -> tuple[Floats, Floats, Floats]:
-    """(A, B1, B2) with ln L = A + logaddexp(B1, B2); B2 = -inf where x = 0."""
+def _shift(modified: bool) -> int:
+    """x + shift is the Beta's second argument in the first term; b + x - 1 + shift the
+    denominator of the drop-out weight."""
+    return 1 if modified else 0
+
+
+def _terms(
+    p: Floats, x: Floats, t_x: Floats, T: Floats, modified: bool = False
+) -> tuple[Floats, Floats, Floats]:
+    """(A, B1, B2) with ln L = A + logaddexp(B1, B2); for BG/NBD B2 = -inf where x = 0."""
     r, alpha, a, b = p
-    shared = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
+    k = _shift(modified)
+    shared = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x + k) - betaln(a, b)
     alive = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
+    can_drop = np.ones_like(x, dtype=bool) if modified else x > 0
     dropped = np.full_like(x, -np.inf)
-    xr = x[repeat]
-    dropped[repeat] = np.log(a) - np.log(b + xr - 1) - (r + xr) * np.log(alpha + t_x[repeat])
+    xd = x[can_drop]
+    dropped[can_drop] = np.log(a) - np.log(b + xd - 1 + k) - (r + xd) * np.log(alpha + t_x[can_drop])
     return shared, alive, dropped
 
 
-def log_likelihood(p: Floats, g: Grouped) -> tuple[float, Floats]:
+def log_likelihood(p: Floats, g: Grouped, modified: bool = False) -> tuple[float, Floats]:
     """Weighted log-likelihood of grouped data and its gradient in (r, α, a, b)."""
     r, alpha, a, b = p
+    k = _shift(modified)
     x, t_x, T, w = g.x, g.t_x, g.T, g.weight
-    shared, alive, dropped = _terms(p, x, t_x, T)
+    shared, alive, dropped = _terms(p, x, t_x, T, modified)
     total = np.logaddexp(alive, dropped)
     share_alive = np.exp(alive - total)
-    share_dropped = np.exp(dropped - total)  # 0 where x = 0
+    share_dropped = np.exp(dropped - total)  # 0 where the member cannot have dropped out
     log_T, log_tx = np.log(alpha + T), np.log(alpha + t_x)
     d_r = digamma(r + x) - digamma(r) + np.log(alpha) - share_alive * log_T - share_dropped * log_tx
     d_alpha = r / alpha - (r + x) * (share_alive / (alpha + T) + share_dropped / (alpha + t_x))
-    ab = digamma(a + b) - digamma(a + b + x)
+    ab = digamma(a + b) - digamma(a + b + x + k)
     d_a = ab + share_dropped / a
-    safe_b = np.where(x > 0, b + x - 1, 1.0)
-    d_b = ab + digamma(b + x) - digamma(b) - share_dropped / safe_b
+    safe_b = np.where(share_dropped > 0, b + x - 1 + k, 1.0)
+    d_b = ab + digamma(b + x + k) - digamma(b) - share_dropped / safe_b
     grad = np.array([np.dot(w, d) for d in (d_r, d_alpha, d_a, d_b)])
     return float(np.dot(w, shared + total)), grad
 
@@ -74,18 +90,19 @@ class BgNbdFit:
     triples: int
 
 
-def fit(summary: Summary) -> BgNbdFit:
-    """Maximum-likelihood BG/NBD on `summary`, fitted once per distinct (x, t_x, T)."""
+def fit(summary: Summary, modified: bool = False) -> BgNbdFit:
+    """Maximum-likelihood BG/NBD (MBG/NBD if `modified`) on `summary`, fitted once per distinct
+    (x, t_x, T)."""
     grouped = Grouped.of(summary)
     # Work in time units where the typical age is 1, so α starts near its optimum's scale;
     # α scales with time and the likelihood only shifts by a constant, so unscale afterwards.
     scale = float(np.median(grouped.T))
     scaled = Grouped(grouped.x, grouped.t_x / scale, grouped.T / scale, grouped.weight)
     starts = [(1.0, 1.0, 1.0, 1.0), (0.3, 0.5, 0.8, 2.5), (3.0, 3.0, 0.3, 0.3)]
-    result = maximise(lambda p: log_likelihood(p, scaled), starts, scale=grouped.members)
+    result = maximise(lambda p: log_likelihood(p, scaled, modified), starts, scale=grouped.members)
     r, alpha, a, b = result.params
     params = np.array([r, alpha * scale, a, b])
-    value, grad = log_likelihood(params, grouped)
+    value, grad = log_likelihood(params, grouped, modified)
     unscaled = FitResult(
         params=params,
         log_likelihood=value,
@@ -101,22 +118,24 @@ def _vector(params: BgNbdParams) -> Floats:
     return np.array([params.r, params.alpha, params.a, params.b])
 
 
-def p_alive(params: BgNbdParams, summary: Summary) -> Floats:
-    """P(still alive at T | x, t_x, T) per member (1 for members with no repeat event)."""
-    _, alive, dropped = _terms(_vector(params), summary.x, summary.t_x, summary.T)
+def p_alive(params: BgNbdParams, summary: Summary, modified: bool = False) -> Floats:
+    """P(still alive at T | x, t_x, T) per member (BG/NBD: 1 for members with no repeat event)."""
+    _, alive, dropped = _terms(_vector(params), summary.x, summary.t_x, summary.T, modified)
     result: Floats = np.exp(alive - np.logaddexp(alive, dropped))
     return result
 
 
-def expected_events(params: BgNbdParams, summary: Summary, t: float) -> Floats:
-    """E[events in (T, T+t] | x, t_x, T] per member (paper, eq. 10)."""
+def expected_events(params: BgNbdParams, summary: Summary, t: float, modified: bool = False) -> Floats:
+    """E[events in (T, T+t] | x, t_x, T] per member (paper, eq. 10; MBG: the same with the
+    Beta arguments shifted by one)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    k = _shift(modified)
     x, T = summary.x, summary.T
     z = t / (alpha + T + t)
-    hyper = hyp2f1(r + x, b + x, a + b + x - 1, z)
+    hyper = hyp2f1(r + x, b + x + k, a + b + x - 1 + k, z)
     ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    alive_part = (a + b + x - 1) / (a - 1) * (1 - ratio * hyper)
-    result: Floats = alive_part * p_alive(params, summary)
+    alive_part = (a + b + x - 1 + k) / (a - 1) * (1 - ratio * hyper)
+    result: Floats = alive_part * p_alive(params, summary, modified)
     return result
 
 
