@@ -17,7 +17,7 @@ from qunyun.analytics.retention import n_day_retention
 from qunyun.cli.analytics_query import percent, share
 from qunyun.cli.content_cmd import WEEKDAYS
 from qunyun.cli.context import AppContext
-from qunyun.cli.lifecycle_cmd import replay_refresh
+from qunyun.cli.lifecycle_cmd import refit_models_if_due, replay_refresh
 from qunyun.cli.options import ConfigOption
 from qunyun.cli.output import console, err_console, money, when
 from qunyun.errors import QunyunError
@@ -103,8 +103,30 @@ def demo_command(
     )
     print_summary(ctx, sim)
     print_analytics(ctx, sim)
+    print_models(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
+
+
+def print_models(ctx: AppContext, sim: "Simulator") -> None:
+    """Step 3 in one screen: which predictor each community trusts, and who is worth waking."""
+    with err_console.status("backtesting and fitting lifecycle models…"):
+        outcomes = refit_models_if_due(ctx, sim.end) or []
+    for outcome in outcomes:
+        result = outcome.backtest
+        if result is None:
+            console.print(f"community {outcome.community_id}: too few members for models — rules only")
+            continue
+        aucs = " · ".join(
+            f"{name} {score.auc:.3f}"
+            for name, score in sorted(result.scores.items(), key=lambda kv: -(kv[1].auc or 0))
+            if score.auc is not None
+        )
+        console.print(
+            f"models backtest (AUC of 'active again within {ctx.settings.models.horizon_days} days'): {aucs} "
+            f"→ using [bold]{outcome.chosen}[/bold]; "
+            "see `qunyun models`, `qunyun members --segment silent --sort value`"
+        )
 
 
 def print_analytics(ctx: AppContext, sim: "Simulator") -> None:

@@ -6,11 +6,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from qunyun.analytics import AnalyticsEngine
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, money, print_json, when
 from qunyun.cli.timeparse import parse_every, parse_instant
 from qunyun.lifecycle import RefreshReport, refresh
+from qunyun.lifecycle.science import CommunityModels, fit_and_score, last_fit_at
 from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last_as_of
 
 
@@ -26,6 +28,26 @@ def replay_refresh(
         at += step
     reports.append(refresh(ctx.engine, ctx.settings, ctx.workspace_id, end, ctx.clock, facts, full=full))
     return reports
+
+
+def refit_models_if_due(ctx: AppContext, as_of: datetime) -> list[CommunityModels] | None:
+    """Backtest, fit and score when the last fit is `models.refit_days` old (or missing)."""
+    config = ctx.settings.models
+    if not config.enabled:
+        return None
+    with ctx.engine.connect() as conn:
+        last = last_fit_at(conn, ctx.workspace_id)
+    if last is not None and as_of - last < timedelta(days=config.refit_days):
+        return None
+    with err_console.status("refitting lifecycle models…"):
+        return fit_and_score(
+            AnalyticsEngine.on_mirror(ctx.mirror),
+            ctx.engine,
+            ctx.settings,
+            ctx.workspace_id,
+            as_of,
+            ctx.clock,
+        )
 
 
 def refresh_command(
@@ -64,12 +86,14 @@ def refresh_command(
             ]
     last = reports[-1]
     transitions = sum(r.transitions for r in reports)
+    models = refit_models_if_due(ctx, last.as_of)
     if as_json:
         print_json(
             {
                 "as_of": last.as_of,
                 "runs": len(reports),
                 "mode": last.mode,
+                "models_refitted": models is not None,
                 "memberships": last.memberships,
                 "transitions": transitions,
                 "segments": last.segments,
@@ -77,6 +101,11 @@ def refresh_command(
             }
         )
         return
+    if models is not None:
+        console.print(
+            "lifecycle models refitted: "
+            + ", ".join(f"community {m.community_id} → {m.chosen}" for m in models)
+        )
     console.print(
         f"refreshed ({last.mode}) {last.memberships:,} memberships as of {when(last.as_of, zone)} "
         f"({len(reports)} run(s), {transitions:,} transitions recorded)"

@@ -13,6 +13,7 @@ from qunyun.cli.init_cmd import init_command
 from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_command
 from qunyun.cli.members_cmd import member_command, members_app
 from qunyun.cli.metrics_cmd import metrics_command
+from qunyun.cli.models_cmd import models_app
 from qunyun.cli.output import err_console
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.simulate_cmd import simulate_command
@@ -38,6 +39,7 @@ app.command("metrics")(metrics_command)
 app.command("retention")(retention_command)
 app.command("hours")(hours_command)
 app.command("content")(content_command)
+app.add_typer(models_app, name="models")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, money, print_json, when
 from qunyun.domain import Segment, Stage
 from qunyun.errors import PrivacyError
+from qunyun.lifecycle.model_views import outlook, score_of
 from qunyun.lifecycle.profile import find_member, member_profile
 from qunyun.lifecycle.views import StateFilter, list_members
 from qunyun.store import audit
@@ -26,6 +27,9 @@ def members_command(
     segment: Annotated[Segment | None, typer.Option(help="Only this segment.")] = None,
     stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
     community: Annotated[str | None, typer.Option(help="Only this community (external id).")] = None,
+    sort: Annotated[
+        str, typer.Option(help="id, or value: P(alive) x value (CLV, else expected activity), highest first.")
+    ] = "id",
     limit: Annotated[int, typer.Option(min=1, help="At most N rows.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Skip the first N rows.")] = 0,
     as_json: JsonOption = False,
@@ -35,8 +39,12 @@ def members_command(
         return
     ctx = AppContext.create(db, config)
     flt = StateFilter(ctx.workspace_id, segment=segment, stage=stage, community=community)
+    if sort not in ("id", "value"):
+        raise typer.BadParameter(f"--sort is id or value, not {sort!r}")
     with ctx.engine.connect() as conn:
-        rows = list_members(conn, flt, limit, offset)
+        rows = list_members(conn, flt, limit, offset, by_value=sort == "value")
+    for row in rows:
+        row["outlook"] = outlook(Segment(row["segment"]), score_of(row), ctx.settings.models)
     if as_json:
         print_json({"count": len(rows), "offset": offset, "members": rows})
         return
@@ -51,6 +59,9 @@ def members_command(
         "last message",
         "msgs 30d",
         "spend",
+        "P(alive)",
+        "outlook",
+        "CLV",
     ):
         table.add_column(column)
     for row in rows:
@@ -63,6 +74,9 @@ def members_command(
             when(row["last_message_at"], zone),
             str(row["messages_30d"]),
             money(row["spend_minor"]),
+            "" if row["p_alive"] is None else f"{row['p_alive']:.2f}",
+            row["outlook"] or "",
+            money(None if row["clv_minor"] is None else round(row["clv_minor"])),
         )
     console.print(table)
 
@@ -170,6 +184,25 @@ def member_command(
     _print_profile(profile, ctx)
 
 
+def _print_scores(st: dict[str, Any], ctx: AppContext) -> None:
+    score = score_of(st)
+    if score is None:
+        return
+    label = outlook(Segment(st["segment"]), score, ctx.settings.models)
+    parts = [f"model {score.activity_model}"]
+    if score.p_alive is not None:
+        parts.append(f"P(alive) {score.p_alive:.2f}")
+    if score.expected_activity_30d is not None:
+        parts.append(f"expected active days next 30d {score.expected_activity_30d:.1f}")
+    if score.past_activity_30d is not None:
+        parts.append(f"(so far {score.past_activity_30d:.1f} per 30d)")
+    if score.clv_minor is not None:
+        parts.append(f"CLV {money(round(score.clv_minor)) or '0'}")
+    if label:
+        parts.append(f"[bold]{label}[/]")
+    console.print("    " + " · ".join(parts))
+
+
 def _print_profile(profile: dict[str, Any], ctx: AppContext) -> None:
     zone = ctx.settings.zone
     console.print(f"[bold]member {profile['member_id']}[/] {profile['display_name'] or ''}")
@@ -188,6 +221,7 @@ def _print_profile(profile: dict[str, Any], ctx: AppContext) -> None:
             f"purchases {st['purchases_total']} "
             f"({money(st['spend_minor']) or '0'})"
         )
+        _print_scores(st, ctx)
     last = profile["last_activity"]
     if last:
         text = f" “{last['text'][:60]}”" if last.get("text") else ""

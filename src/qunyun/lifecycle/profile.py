@@ -8,7 +8,7 @@ from qunyun.errors import NotFoundError
 from qunyun.privacy import PiiProtector
 from qunyun.store import contacts as contact_store
 from qunyun.store.merges import resolve_live_member
-from qunyun.store.tables import activities, communities, identities, member_state, members
+from qunyun.store.tables import activities, communities, identities, member_scores, member_state, members
 
 
 def find_member(conn: Connection, workspace_id: int, ref: str) -> int:
@@ -111,8 +111,21 @@ def _states(conn: Connection, member_id: int) -> list[dict[str, Any]]:
             member_state.c.purchases_total,
             member_state.c.spend_minor,
             member_state.c.reason,
+            member_scores.c.activity_model,
+            member_scores.c.p_alive,
+            member_scores.c.expected_activity_30d,
+            member_scores.c.past_activity_30d,
+            member_scores.c.p_alive_purchase,
+            member_scores.c.expected_purchases,
+            member_scores.c.expected_spend_minor,
+            member_scores.c.clv_minor,
         )
         .join(communities, communities.c.id == member_state.c.community_id)
+        .outerjoin(
+            member_scores,
+            (member_scores.c.community_id == member_state.c.community_id)
+            & (member_scores.c.member_id == member_state.c.member_id),
+        )
         .where(member_state.c.member_id == member_id)
         .order_by(communities.c.external_id)
     )

@@ -12,6 +12,7 @@ from qunyun.store.tables import (
     activities,
     communities,
     identities,
+    member_scores,
     member_state,
     members,
     refresh_runs,
@@ -64,7 +65,18 @@ def last_as_of(conn: Connection, workspace_id: int) -> datetime | None:
     return value
 
 
-def list_members(conn: Connection, flt: StateFilter, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+def list_members(
+    conn: Connection, flt: StateFilter, limit: int, offset: int = 0, by_value: bool = False
+) -> list[dict[str, Any]]:
+    """Members with their state and latest model scores; `by_value` sorts by P(alive) x value
+    (CLV for buyers, else expected activity; unscored members last)."""
+    scores = member_scores.c
+    value = scores.p_alive * func.coalesce(func.nullif(scores.clv_minor, 0), scores.expected_activity_30d, 0)
+    order = (
+        (value.desc().nulls_last(), member_state.c.member_id)
+        if by_value
+        else (member_state.c.member_id, communities.c.external_id)
+    )
     query = (
         _scoped(
             select(
@@ -81,12 +93,26 @@ def list_members(conn: Connection, flt: StateFilter, limit: int, offset: int = 0
                 member_state.c.purchases_total,
                 member_state.c.spend_minor,
                 member_state.c.reason,
+                scores.activity_model,
+                scores.p_alive,
+                scores.expected_activity_30d,
+                scores.past_activity_30d,
+                scores.p_alive_purchase,
+                scores.expected_purchases,
+                scores.expected_spend_minor,
+                scores.clv_minor,
+                value.label("value"),
             )
             .select_from(member_state)
-            .join(members, members.c.id == member_state.c.member_id),
+            .join(members, members.c.id == member_state.c.member_id)
+            .outerjoin(
+                member_scores,
+                (scores.community_id == member_state.c.community_id)
+                & (scores.member_id == member_state.c.member_id),
+            ),
             flt,
         )
-        .order_by(member_state.c.member_id, communities.c.external_id)
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     )

@@ -40,7 +40,7 @@ def maximise(objective: Objective, starts: Sequence[Sequence[float]], scale: flo
     def negative(theta: Floats) -> tuple[float, Floats]:
         params = np.exp(theta)
         value, grad = objective(params)
-        if not np.isfinite(value):
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             return 1e300, np.zeros_like(theta)
         return -value / scale, -(grad * params) / scale
 

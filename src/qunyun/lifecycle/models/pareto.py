@@ -65,14 +65,20 @@ def _terms(p: Floats, x: Floats, t_x: Floats, T: Floats) -> tuple[Floats, Floats
 
 
 def _value(p: Floats, g: Grouped) -> float:
-    shared, alive, dropped = _terms(p, g.x, g.t_x, g.T)
-    return float(np.dot(g.weight, shared + np.logaddexp(alive, dropped)))
+    """The weighted log-likelihood; -inf where 2F1 gives up (far-out trial parameters of a line
+    search), which the optimiser treats as a wall."""
+    with np.errstate(all="ignore"):
+        shared, alive, dropped = _terms(p, g.x, g.t_x, g.T)
+        value = float(np.dot(g.weight, shared + np.logaddexp(alive, dropped)))
+    return value if np.isfinite(value) else -np.inf
 
 
 def log_likelihood(p: Floats, g: Grouped) -> tuple[float, Floats]:
     """Weighted log-likelihood and its gradient in (r, α, s, β) (central differences)."""
     value = _value(p, g)
     grad = np.zeros(4)
+    if not np.isfinite(value):
+        return value, grad
     for i in range(4):
         up, down = p.copy(), p.copy()
         up[i] *= 1 + _STEP

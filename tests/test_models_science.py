@@ -1,0 +1,127 @@
+"""Backtest, fit and score per community; what operators see (outlook labels, sorting)."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+
+from helpers import row, run_import, write_csv
+from qunyun.analytics import ActivityMirror, AnalyticsEngine
+from qunyun.config import ModelsConfig, Settings
+from qunyun.domain import FixedClock, Segment
+from qunyun.lifecycle.model_views import MemberScore, latest_fits, outlook
+from qunyun.lifecycle.models import backtest
+from qunyun.lifecycle.models.summary import Summary
+from qunyun.lifecycle.science import fit_and_score
+from qunyun.sim import SimConfig, Simulator, write_activities_csv
+from qunyun.store.tables import member_scores, model_backtests
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+CLOCK = FixedClock(datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def _mirror(engine: Engine, tmp_path: Path) -> ActivityMirror:
+    mirror = ActivityMirror(engine, tmp_path / "mirror.duckdb", CLOCK)
+    mirror.sync()
+    return mirror
+
+
+def test_a_simulated_community_gets_backtested_fitted_and_scored(
+    engine: Engine, workspace_id: int, settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "sim.csv"
+    sim = Simulator(SimConfig(members=400, days=150, seed=21, start=START))
+    write_activities_csv(sim, source)
+    run_import(engine, workspace_id, source)
+    analytics = AnalyticsEngine.on_mirror(_mirror(engine, tmp_path))
+    [outcome] = fit_and_score(analytics, engine, settings, workspace_id, sim.end, CLOCK)
+    assert outcome.backtest is not None
+    scores = outcome.backtest.scores
+    assert set(scores) == {"bgnbd", "mbgnbd", "pareto", "recency", "frequency", "classifier"}
+    assert all(
+        s.auc is not None and 0.5 < s.auc <= 1.0 for s in scores.values() if s is not scores["frequency"]
+    )
+    # the models predict counts: their total over the horizon is near what happened
+    for name in ("bgnbd", "mbgnbd", "pareto"):
+        s = scores[name]
+        assert s.predicted_total == pytest.approx(s.actual_total, rel=0.35), name
+    assert outcome.chosen in {"bgnbd", "mbgnbd", "pareto", "classifier", "rules"}
+    with engine.connect() as conn:
+        fits = {f["target"]: f for f in latest_fits(conn, workspace_id)}
+        stored = conn.execute(select(member_scores)).all()
+        runs = conn.execute(select(model_backtests.c.winner, model_backtests.c.results)).all()
+    assert fits["activity"]["model"] == outcome.chosen
+    assert fits["activity"]["diagnostics"]["backtest"]["scores"]["recency"]["auc"] is not None
+    assert len(runs) == 1
+    assert stored, "members were scored"
+    if outcome.chosen != "rules":
+        alive = np.array([r.p_alive for r in stored if r.p_alive is not None])
+        assert alive.size > 100
+        assert ((alive >= 0) & (alive <= 1)).all()
+    buyers = [r for r in stored if r.clv_minor is not None]
+    assert buyers, "purchases were modelled"
+    assert all(r.clv_minor >= 0 and r.expected_spend_minor > 0 for r in buyers)
+    assert {"purchase", "spend"} <= set(fits)
+
+
+def test_a_tiny_community_stays_on_the_rules(
+    engine: Engine, workspace_id: int, settings: Settings, tmp_path: Path
+) -> None:
+    as_of = datetime(2026, 6, 1, tzinfo=UTC)
+    rows = [
+        row((as_of - timedelta(days=d)).isoformat(), f"m{i}", "message", f"hi {d}")
+        for i in range(5)
+        for d in range(5 + i, 60, 7)
+    ]
+    run_import(engine, workspace_id, write_csv(tmp_path / "tiny.csv", rows))
+    analytics = AnalyticsEngine.on_mirror(_mirror(engine, tmp_path))
+    [outcome] = fit_and_score(analytics, engine, settings, workspace_id, as_of, CLOCK)
+    assert (outcome.chosen, outcome.status, outcome.backtest) == ("rules", "too_few", None)
+    with engine.connect() as conn:
+        fits = latest_fits(conn, workspace_id)
+        alive = conn.execute(select(member_scores.c.p_alive)).scalars().all()
+    assert [(f["target"], f["model"], f["status"]) for f in fits] == [("activity", "rules", "too_few")]
+    assert alive
+    assert all(p is None for p in alive)
+
+
+def _window(x: list[float], t_x: list[float], T: list[float], future: list[float]) -> backtest.Window:
+    return backtest.Window(Summary.of(x, t_x, T), np.array(future, dtype=float))
+
+
+def test_backtest_ranks_by_auc_and_keeps_the_rules_when_nothing_beats_them() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.poisson(3, n).astype(float)
+    T = np.full(n, 100.0)
+    t_x = np.where(x > 0, rng.uniform(0, 100, n), 0.0)
+    # who comes back is decided by recency alone: the recency rule is perfect
+    future = np.where(T - t_x < 20, 2.0, 0.0)
+    test = _window(list(x), list(t_x), list(T), list(future))
+    result = backtest.run(test, None, 30.0, min_auc_gain=0.0)
+    assert result.scores["recency"].auc == pytest.approx(1.0)
+    assert result.chosen == "rules"  # no model can beat a perfect rule
+    assert result.margin is not None
+    assert result.margin <= 0
+    assert result.came_back == int((future > 0).sum())
+
+
+@pytest.mark.parametrize(
+    ("segment", "p_alive", "expected", "past", "label"),
+    [
+        (Segment.SILENT, 0.7, 0.5, 1.0, "worth waking"),
+        (Segment.SILENT, 0.1, 0.1, 1.0, "churned (likely)"),
+        (Segment.SILENT, 0.3, 0.1, 1.0, None),
+        (Segment.ACTIVE, 0.9, 0.4, 1.0, "at risk"),  # expected below half the past rate
+        (Segment.ACTIVE, 0.9, 0.8, 1.0, None),
+        (Segment.CHURNED, 0.9, 0.8, 1.0, None),
+    ],
+)
+def test_outlook_labels(
+    segment: Segment, p_alive: float, expected: float, past: float, label: str | None
+) -> None:
+    score = MemberScore("bgnbd", p_alive, expected, past, None, None, None, None)
+    assert outlook(segment, score, ModelsConfig()) == label
+    assert outlook(segment, None, ModelsConfig()) is None
