@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # uv runs as a module of the machine's Python, so it is found wherever pip put it.
 UV := python3 -m uv
 
-.PHONY: install demo test lint pytest bench lock clean uv
+.PHONY: install demo test lint pytest bench eval lock clean uv
 
 uv:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -22,8 +22,8 @@ demo: install  ## simulate a 3,000-member community over 180 days and summarise 
 	$(VENV)/bin/qunyun demo --members 3000 --days 180
 
 lint: install  ## ruff, formatting, mypy --strict, layer contracts
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks evals
+	$(VENV)/bin/ruff format --check src tests benchmarks evals
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -32,9 +32,13 @@ pytest: install  ## the test suite on SQLite and a throwaway PostgreSQL
 
 test: lint pytest  ## everything CI runs
 
-bench: install  ## 1M members / 20M activities: import vs raw executemany, memory, refresh; analytics vs pandas
+bench: install  ## 1M members / 20M activities: import vs raw executemany, memory, refresh; analytics vs pandas; model fits
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_analytics.py --reuse-mirror
+	$(PY) benchmarks/bench_models.py
+
+eval: install  ## rules vs lifecycle models on the simulator's ground truth
+	$(PY) evals/churn_eval.py
 
 lock: uv  ## re-pin requirements.lock from pyproject.toml (with the dev and spark extras)
 	$(UV) pip compile --quiet pyproject.toml --extra dev --extra spark --generate-hashes --no-header -o requirements.lock
