@@ -70,18 +70,26 @@ def ungrouped_fit(s: Summary) -> tuple[float, np.ndarray]:
     return time.perf_counter() - started, np.exp(result.x)
 
 
+def _uv() -> list[str]:
+    """uv as the Makefile runs it (the system Python's module; the project venv has no uv)."""
+    for python in ("python3", sys.executable):
+        found = subprocess.run([python, "-m", "uv", "--version"], capture_output=True, check=False)
+        if found.returncode == 0:
+            return [python, "-m", "uv"]
+    return ["uv"]
+
+
 def lifetimes_fit(s: Summary) -> tuple[float, np.ndarray] | None:
     venv = OUT / "lifetimes-venv"
     python = venv / "bin" / "python"
     if not python.exists():
-        made = subprocess.run([sys.executable, "-m", "uv", "venv", "--quiet", str(venv)], check=False)
+        uv = _uv()
+        made = subprocess.run([*uv, "venv", "--quiet", str(venv)], check=False)
         installed = (
             made.returncode == 0
             and subprocess.run(
                 [
-                    sys.executable,
-                    "-m",
-                    "uv",
+                    *uv,
                     "pip",
                     "install",
                     "--quiet",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from qunyun.errors import ModelError
-from qunyun.lifecycle.models import bgnbd, gamma_gamma, pareto, synthetic
+from qunyun.lifecycle.models import bgnbd, fitting, gamma_gamma, pareto, synthetic
 from qunyun.lifecycle.models.summary import Grouped, Summary
 
 DATA = Path(__file__).parent / "data" / "cdnow_summary.csv"
@@ -228,3 +228,33 @@ def test_pareto_nbd_recovers_the_parameters_it_simulated() -> None:
     data = _days(synthetic.pareto_nbd(rng, 40_000, *truth, _day_rounded_ages(rng, 40_000)))
     p = pareto.fit(data).params
     assert (p.r, p.alpha, p.s, p.beta) == pytest.approx(truth, rel=0.2)
+
+
+@pytest.mark.parametrize("modified", [False, True])
+def test_fast_grouped_likelihood_equals_the_per_member_formula(
+    cdnow: dict[str, np.ndarray], modified: bool
+) -> None:
+    # `log_likelihood` gathers special functions per distinct value; `_terms` is the formula
+    # written out per member: two implementations that must agree.
+    summary = Summary.of(cdnow["x"], cdnow["t_x"], cdnow["T"])
+    params = np.array([0.4, 5.0, 0.9, 2.0])
+    shared, alive, dropped = bgnbd._terms(params, summary.x, summary.t_x, summary.T, modified)
+    by_member = float(np.sum(shared + np.logaddexp(alive, dropped)))
+    assert bgnbd.log_likelihood(params, Grouped.of(summary), modified)[0] == pytest.approx(
+        by_member, rel=1e-12
+    )
+
+
+def test_large_fits_take_the_warm_start_path_to_the_same_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(13)
+    n = 120_000
+    data = _days(synthetic.beta_geometric(rng, n, 0.5, 5.0, 0.8, 2.5, _day_rounded_ages(rng, n)))
+    warm = bgnbd.fit(data)
+    assert warm.fit.message == "newton"  # subsample, then Newton steps on everything
+    monkeypatch.setattr(fitting, "WARM_START_MEMBERS", 10**9)
+    cold = bgnbd.fit(data)
+    assert cold.fit.message != "newton"
+    assert warm.fit.log_likelihood >= cold.fit.log_likelihood - 1e-6 * abs(cold.fit.log_likelihood)
+    assert list(warm.params.as_dict().values()) == pytest.approx(
+        list(cold.params.as_dict().values()), rel=1e-3
+    )

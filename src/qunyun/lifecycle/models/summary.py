@@ -9,6 +9,7 @@ members collapse to some tens of thousands of triples.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,6 +62,20 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class Levels:
+    """The distinct values of one column and, per row, which one it holds: expensive functions
+    (log-gamma, digamma, logs) are evaluated on the few levels and gathered."""
+
+    values: Floats
+    at: NDArray[np.intp]
+
+    @classmethod
+    def of(cls, column: Floats) -> "Levels":
+        values, at = np.unique(column, return_inverse=True)
+        return cls(values, at.ravel())
+
+
+@dataclass(frozen=True)
 class Grouped:
     """Distinct (x, t_x, T) triples and how many members share each."""
 
@@ -71,10 +86,47 @@ class Grouped:
 
     @classmethod
     def of(cls, summary: Summary) -> "Grouped":
-        stacked = np.column_stack([summary.x, summary.t_x, summary.T])
-        unique, counts = np.unique(stacked, axis=0, return_counts=True)
-        return cls(unique[:, 0], unique[:, 1], unique[:, 2], counts.astype(np.float64))
+        x, t_x, T = summary.x, summary.t_x, summary.T
+        if _small_whole_numbers(x, t_x, T):
+            # Day-granular data: one int64 key per member sorts ~10x faster than rows.
+            key = (x.astype(np.int64) << 42) | (t_x.astype(np.int64) << 21) | T.astype(np.int64)
+            unique, counts = np.unique(key, return_counts=True)
+            mask = (1 << 21) - 1
+            return cls(
+                (unique >> 42).astype(np.float64),
+                ((unique >> 21) & mask).astype(np.float64),
+                (unique & mask).astype(np.float64),
+                counts.astype(np.float64),
+            )
+        stacked = np.column_stack([x, t_x, T])
+        rows, counts = np.unique(stacked, axis=0, return_counts=True)
+        return cls(rows[:, 0], rows[:, 1], rows[:, 2], counts.astype(np.float64))
 
     @property
     def members(self) -> int:
         return int(self.weight.sum())
+
+    @cached_property
+    def x_levels(self) -> Levels:
+        return Levels.of(self.x)
+
+    @cached_property
+    def t_x_levels(self) -> Levels:
+        return Levels.of(self.t_x)
+
+    @cached_property
+    def T_levels(self) -> Levels:
+        return Levels.of(self.T)
+
+    def subsample(self, members: int, rng: np.random.Generator) -> "Grouped":
+        """About `members` members drawn from the groups (multinomial on the weights)."""
+        if self.members <= members:
+            return self
+        drawn = rng.multinomial(members, self.weight / self.weight.sum()).astype(np.float64)
+        keep = drawn > 0
+        return Grouped(self.x[keep], self.t_x[keep], self.T[keep], drawn[keep])
+
+
+def _small_whole_numbers(*columns: Floats) -> bool:
+    limit = float(1 << 21)
+    return all(bool(np.all(c == np.floor(c)) and c.max(initial=0) < limit) for c in columns)
