@@ -135,13 +135,14 @@ def bench_env() -> dict[str, str]:
 
 
 def one_percent_more(members: int, as_of: Any, seed: int) -> Path:
-    """New activity worth 1% of the database: a small community of fresh members, recent days
-    (a new seed and community each run, so a rerun on the same database adds new rows again)."""
+    """New activity worth about 1% of the database's rows: a community of fresh members over the
+    last 60 days (3% of the members at ~6.7 rows each; a new seed and community each run, so a
+    rerun on the same database adds new rows again)."""
     extra = SimConfig(
-        members=max(1, members // 100),
-        days=7,
+        members=max(1, members * 3 // 100),
+        days=60,
         seed=seed,
-        start=as_of - timedelta(days=7),
+        start=as_of - timedelta(days=60),
         community=f"bench-extra-{seed}",
         views_per_day=0.2,
         activity_scale=0.3,
@@ -195,6 +196,16 @@ def compare_facts(url: str, reuse_mirror: bool) -> Any:
     return as_of
 
 
+def data_end_of(url: str) -> Any:
+    """The last instant of the source data (aware UTC)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        last = conn.exec_driver_sql("SELECT max(occurred_at) FROM activities").scalar()
+    engine.dispose()
+    stamp = pd.Timestamp(last)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
 def after_last_refresh(url: str, as_of: Any) -> Any:
     """The data's end, or the last refresh's as-of if a previous run went further (history
     only moves forward, so a rerun on the same database refreshes after it)."""
@@ -218,11 +229,16 @@ def main() -> None:
         action="store_true",
         help="Sync the mirror `qunyun refresh` left instead of rebuilding it.",
     )
+    parser.add_argument(
+        "--refresh-only", action="store_true", help="Skip the facts comparison and the model fit."
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
-    as_of = after_last_refresh(url, compare_facts(url, args.reuse_mirror))
-    env = bench_env()
+    data_end = data_end_of(url) if args.refresh_only else compare_facts(url, args.reuse_mirror)
+    as_of = after_last_refresh(url, data_end)
+    # Refresh alone: the lifecycle models (refitted by refresh weekly) are timed on their own.
+    env = {**bench_env(), "QUNYUN_MODELS__ENABLED": "false"}
     at = (as_of + timedelta(hours=1)).isoformat()
     full_s, full_rss, full = run_cli(["refresh", "--full", "--as-of", at, "--db", url], env)
     print(
@@ -234,7 +250,8 @@ def main() -> None:
         seed = int(conn.exec_driver_sql("SELECT count(*) FROM communities").scalar_one()) + 100
     engine.dispose()
     extra = one_percent_more(int(full["memberships"]), as_of, seed)
-    run_cli(["import", "csv", str(extra), "--db", url], env)
+    _, _, imported = run_cli(["import", "csv", str(extra), "--db", url], env)
+    print(f"{'new activity imported':<34}: {imported['inserted']:,} rows")
     for label, hours in (("refresh after +1% activity", 2), ("refresh a day later, nothing new", 26)):
         later = (as_of + timedelta(hours=hours)).isoformat()
         inc_s, inc_rss, inc = run_cli(["refresh", "--as-of", later, "--db", url], env)
@@ -242,6 +259,14 @@ def main() -> None:
             f"{label:<34}: {inc_s:8.1f} s = {inc_s / full_s:.0%} of full (target < 10%), "
             f"{inc['mode']}, {inc['memberships']:,} revisited, peak RSS {inc_rss / 2**30:.2f} GiB"
         )
+    if args.refresh_only:
+        return
+    models_s, models_rss, fitted = run_cli(["models", "fit", "--as-of", later, "--db", url], bench_env())
+    chosen = ", ".join(f"{c['members']:,} members → {c['chosen']}" for c in fitted["communities"])
+    print(
+        f"{'qunyun models fit (Step 3)':<34}: {models_s:8.1f} s, "
+        f"peak RSS {models_rss / 2**30:.2f} GiB ({chosen})"
+    )
     sys.stdout.flush()
 
 

@@ -64,6 +64,14 @@ def test_a_simulated_community_gets_backtested_fitted_and_scored(
     assert buyers, "purchases were modelled"
     assert all(r.clv_minor >= 0 and r.expected_spend_minor > 0 for r in buyers)
     assert {"purchase", "spend"} <= set(fits)
+    # Refit a week later: every score row carries the new as-of, none is left stale.
+    later = sim.end + timedelta(days=7)
+    fit_and_score(analytics, engine, settings, workspace_id, later, CLOCK)
+    with engine.connect() as conn:
+        as_ofs = set(conn.execute(select(member_scores.c.as_of)).scalars())
+        fits_now = latest_fits(conn, workspace_id)
+    assert as_ofs == {later}
+    assert {f["as_of"] for f in fits_now} == {later}
 
 
 def test_a_tiny_community_stays_on_the_rules(

@@ -1,7 +1,7 @@
 """`qunyun refresh`, `segments`, `cleanup-list`."""
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,8 +12,10 @@ from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, money, print_json, when
 from qunyun.cli.timeparse import parse_every, parse_instant
 from qunyun.lifecycle import RefreshReport, refresh
-from qunyun.lifecycle.science import CommunityModels, fit_and_score, last_fit_at
 from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last_as_of
+
+if TYPE_CHECKING:
+    from qunyun.lifecycle.science import CommunityModels
 
 
 def replay_refresh(
@@ -30,11 +32,14 @@ def replay_refresh(
     return reports
 
 
-def refit_models_if_due(ctx: AppContext, as_of: datetime) -> list[CommunityModels] | None:
+def refit_models_if_due(ctx: AppContext, as_of: datetime) -> "list[CommunityModels] | None":
     """Backtest, fit and score when the last fit is `models.refit_days` old (or missing)."""
     config = ctx.settings.models
     if not config.enabled:
         return None
+    # Imported here: scipy and the models cost ~1 s of start-up that most refreshes never use.
+    from qunyun.lifecycle.science import fit_and_score, last_fit_at
+
     with ctx.engine.connect() as conn:
         last = last_fit_at(conn, ctx.workspace_id)
     if last is not None and as_of - last < timedelta(days=config.refit_days):

@@ -13,7 +13,6 @@ from qunyun.cli.output import console, err_console, print_json, when
 from qunyun.cli.timeparse import parse_instant
 from qunyun.lifecycle.model_views import latest_fits
 from qunyun.lifecycle.refresh import last_refresh
-from qunyun.lifecycle.science import fit_and_score, local_midnight, run_backtests
 from qunyun.store.tables import communities
 
 models_app = typer.Typer(help="Lifecycle models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma — docs/models.md.")
@@ -74,6 +73,8 @@ def fit_command(
     as_json: JsonOption = False,
 ) -> None:
     """Backtest, fit and score every community now (refresh does this every models.refit_days)."""
+    from qunyun.lifecycle.science import fit_and_score  # scipy and friends: only when used
+
     ctx = AppContext.create(db, config)
     at = _as_of(ctx, as_of)
     ctx.mirror.sync()
@@ -108,6 +109,8 @@ def backtest_command(
     as_json: JsonOption = False,
 ) -> None:
     """Split each community's history at a cutoff and score every candidate side by side."""
+    from qunyun.lifecycle.science import local_midnight, run_backtests
+
     ctx = AppContext.create(db, config)
     days = horizon or ctx.settings.models.horizon_days
     at = parse_instant(cutoff, ctx.settings.zone) if cutoff else _as_of(ctx, None) - timedelta(days=days)

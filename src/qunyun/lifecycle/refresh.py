@@ -30,7 +30,7 @@ from qunyun.errors import LifecycleError
 from qunyun.lifecycle.rules import Decision, Previous, decide, explain, next_review
 from qunyun.store.bulk import upsert_rows
 from qunyun.store.tables import communities, member_state, refresh_runs, segment_transitions
-from qunyun.store.types import encode_utc
+from qunyun.store.types import UtcDateTime, encode_utc
 
 # Bump when the meaning of a rule in rules.py changes: the next refresh is then a full one.
 RULES_VERSION = 2
@@ -59,8 +59,12 @@ def _write_states(conn: Connection, states: list[dict[str, Any]]) -> None:
         return
     dialect = conn.dialect.name
     columns = list(states[0])
+    instants = {i for i, c in enumerate(columns) if member_state.c[c].type.__class__ is UtcDateTime}
     encoded = [
-        tuple(encode_utc(v, dialect) if isinstance(v, datetime) else v for v in row.values())
+        tuple(
+            encode_utc(v, dialect) if i in instants and v is not None else v
+            for i, v in enumerate(row.values())
+        )
         for row in states
     ]
     upsert_rows(conn, member_state, columns, ("community_id", "member_id"), encoded)

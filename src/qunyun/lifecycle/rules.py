@@ -149,14 +149,11 @@ def next_review(
     if decision.segment in (Segment.NEW, Segment.ACTIVE):
         # The stage of a silent or churned member is churning whatever the windows say.
         crossings.extend(_window_crossings(facts))
-        if joined is not None:
+        tenure = (config.growing_after_months, config.mature_after_months, config.churning_after_months)
+        # Tenure thresholds all passed long ago for most members: skip the calendar arithmetic.
+        if joined is not None and facts.as_of - joined < _days(31 * (max(tenure) + 1)):
             local = joined.astimezone(zone)
-            for months in (
-                config.growing_after_months,
-                config.mature_after_months,
-                config.churning_after_months,
-            ):
-                crossings.append(add_months(local, months))
+            crossings.extend(add_months(local, months) for months in tenure)
     future = [t for t in crossings if t > facts.as_of]
     return min(future) if future else None
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from qunyun.analytics import AnalyticsEngine
 from qunyun.analytics.rfm import event_summary
@@ -300,6 +300,12 @@ def _store(
             for member, values in sorted(rows.items())
         ]
         upsert_rows(conn, member_scores, _SCORE_COLUMNS, ("community_id", "member_id"), bound)
+        # Members scored before but not now (no event any more, now staff): no stale scores.
+        conn.execute(
+            delete(member_scores).where(
+                member_scores.c.community_id == community, member_scores.c.as_of != as_of
+            )
+        )
         _record_fits(conn, workspace_id, community, as_of, now, outcome)
         if outcome.backtest is not None:
             conn.execute(

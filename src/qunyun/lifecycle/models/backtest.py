@@ -15,13 +15,18 @@ in the horizon", and predicted vs actual event days for the models that predict 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
 
 from qunyun.lifecycle.models import bgnbd, pareto
 from qunyun.lifecycle.models.summary import Floats, Summary
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+# scikit-learn is imported where it is used: importing it costs ~4 s, and every CLI command
+# (a daily `qunyun refresh` included) would pay that at start-up.
 
 MODELS = ("bgnbd", "mbgnbd", "pareto")
 RULES = ("recency", "frequency")
@@ -71,6 +76,8 @@ class BacktestResult:
 
 
 def _auc(truth: Floats, score: Floats) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     if truth.min() == truth.max():
         return None  # everyone (or no one) came back: ranking has nothing to separate
     return float(roc_auc_score(truth, score))
@@ -84,9 +91,11 @@ def features(summary: Summary) -> Floats:
     return result
 
 
-def train_classifier(window: Window, seed: int = 0) -> HistGradientBoostingClassifier | None:
+def train_classifier(window: Window, seed: int = 0) -> "HistGradientBoostingClassifier | None":
     """Gradient boosting on (features at a cutoff, came back within the horizon); None if the
     window has a single class."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     labels = window.came_back
     if labels.min() == labels.max():
         return None
