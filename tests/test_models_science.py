@@ -5,18 +5,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from helpers import row, run_import, write_csv
-from qunyun.analytics import ActivityMirror, AnalyticsEngine
+from qunyun.analytics import ActivityMirror, AnalyticsEngine, MirroredFacts
 from qunyun.config import ModelsConfig, Settings
 from qunyun.domain import FixedClock, Segment
+from qunyun.lifecycle import refresh
 from qunyun.lifecycle.model_views import MemberScore, latest_fits, outlook
 from qunyun.lifecycle.models import backtest
 from qunyun.lifecycle.models.summary import Summary
 from qunyun.lifecycle.science import fit_and_score
+from qunyun.lifecycle.views import StateFilter, list_members, silent_worth_waking
 from qunyun.sim import SimConfig, Simulator, write_activities_csv
-from qunyun.store.tables import member_scores, model_backtests
+from qunyun.store.tables import member_scores, member_state, model_backtests
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 CLOCK = FixedClock(datetime(2027, 1, 1, tzinfo=UTC))
@@ -35,7 +37,9 @@ def test_a_simulated_community_gets_backtested_fitted_and_scored(
     sim = Simulator(SimConfig(members=400, days=150, seed=21, start=START))
     write_activities_csv(sim, source)
     run_import(engine, workspace_id, source)
-    analytics = AnalyticsEngine.on_mirror(_mirror(engine, tmp_path))
+    mirror = _mirror(engine, tmp_path)
+    refresh(engine, settings, workspace_id, sim.end, CLOCK, MirroredFacts(mirror, workspace_id))
+    analytics = AnalyticsEngine.on_mirror(mirror)
     [outcome] = fit_and_score(analytics, engine, settings, workspace_id, sim.end, CLOCK)
     assert outcome.backtest is not None
     scores = outcome.backtest.scores
@@ -72,6 +76,39 @@ def test_a_simulated_community_gets_backtested_fitted_and_scored(
         fits_now = latest_fits(conn, workspace_id)
     assert as_ofs == {later}
     assert {f["as_of"] for f in fits_now} == {later}
+    _wake_up_list_is_ranked_by_value(engine, workspace_id)
+
+
+def _wake_up_list_is_ranked_by_value(engine: Engine, workspace_id: int) -> None:
+    """Three silent members given hand-made scores come first, by P(alive) x value."""
+    with engine.begin() as conn:
+        silent = conn.execute(
+            select(member_state.c.community_id, member_state.c.member_id)
+            .where(
+                member_state.c.segment == "silent",
+                member_state.c.is_member.is_(True),
+                member_state.c.messages_total > 0,
+            )
+            .order_by(member_state.c.member_id)
+            .limit(3)
+        ).all()
+        assert len(silent) == 3
+        conn.execute(update(member_scores).values(p_alive=None))
+        # value: 0.9 x 100 = 90; 0.5 x 1000 = 500; 0.2 x 3 expected active days = 0.6
+        for (community, member), (alive, clv, expected) in zip(
+            silent, [(0.9, 100.0, 1.0), (0.5, 1000.0, 1.0), (0.2, None, 3.0)], strict=True
+        ):
+            conn.execute(
+                update(member_scores)
+                .where(member_scores.c.community_id == community, member_scores.c.member_id == member)
+                .values(p_alive=alive, clv_minor=clv, expected_activity_30d=expected)
+            )
+        waking = silent_worth_waking(conn, workspace_id, 10)
+        listed = list_members(conn, StateFilter(workspace_id, segment=Segment.SILENT), 10, by_value=True)
+    expected_order = [silent[1][1], silent[0][1], silent[2][1]]
+    assert [r["member_id"] for r in waking[:3]] == expected_order
+    assert [r["member_id"] for r in listed[:3]] == expected_order
+    assert all(r["p_alive"] is None for r in waking[3:])
 
 
 def test_a_tiny_community_stays_on_the_rules(

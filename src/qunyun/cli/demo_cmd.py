@@ -20,8 +20,10 @@ from qunyun.cli.context import AppContext
 from qunyun.cli.lifecycle_cmd import refit_models_if_due, replay_refresh
 from qunyun.cli.options import ConfigOption
 from qunyun.cli.output import console, err_console, money, when
+from qunyun.domain import Segment
 from qunyun.errors import QunyunError
 from qunyun.ingest import ContactLinker, Importer, ImportOptions, ImportReport
+from qunyun.lifecycle.model_views import outlook, score_of
 from qunyun.lifecycle.views import (
     StateFilter,
     cleanup_list,
@@ -101,9 +103,9 @@ def demo_command(
         f"{len(incremental)} incremental runs revisited {sum(r.memberships for r in incremental):,} "
         f"memberships in all (a full run revisits every one)"
     )
+    print_models(ctx, sim)
     print_summary(ctx, sim)
     print_analytics(ctx, sim)
-    print_models(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
 
@@ -205,22 +207,39 @@ def print_summary(ctx: AppContext, sim: "Simulator") -> None:
         f"in the last 30 days: {moved.get('silent', 0):,} went silent, {moved.get('churned', 0):,} churned, "
         f"{moved.get('active', 0):,} became active again"
     )
-    waking_table = Table(title="Silent members worth waking (most engaged before going quiet)")
-    for column in ("member", "nickname", "last message", "messages", "spend", "last topics"):
+    waking_table = Table(
+        title="Silent members worth waking 唤醒名单 (P(alive) × value, then past engagement)"
+    )
+    for column in (
+        "member",
+        "nickname",
+        "last message",
+        "messages",
+        "spend",
+        "P(alive)",
+        "CLV",
+        "outlook",
+        "last topics",
+    ):
         waking_table.add_column(column, overflow="fold")
     for row in waking:
         topics = " / ".join(text[:24] for text in row["last_messages"])
+        alive = row["p_alive"]
         waking_table.add_row(
             str(row["member_id"]),
             row["display_name"] or "",
             when(row["last_message_at"], zone),
             str(row["messages_total"]),
             money(row["spend_minor"]),
+            "" if alive is None else f"{alive:.2f}",
+            money(None if row["clv_minor"] is None else round(row["clv_minor"])),
+            outlook(Segment.SILENT, score_of(row), ctx.settings.models) or "",
             topics,
         )
     console.print(waking_table)
     console.print(f"clean-up list (周期淘汰): {len(cleanup):,} members — see `qunyun cleanup-list`")
     if os.environ.get("QUNYUN_DEMO_HINTS", "1") != "0":
         console.print(
-            f"explore: qunyun segments --db {ctx.db_url} · qunyun members --segment silent --db {ctx.db_url}"
+            f"explore: qunyun segments --db {ctx.db_url} · "
+            f"qunyun members --segment silent --sort value --db {ctx.db_url}"
         )

@@ -139,26 +139,40 @@ def transitions_between(
 
 
 def silent_worth_waking(conn: Connection, workspace_id: int, limit: int) -> list[dict[str, Any]]:
-    """Silent members still in the group, most engaged in the past first.
-
-    A stand-in ranking by past messages and spend until the Step 3 models
-    (P(alive) x value) replace it.
-    """
+    """Silent members still in the group: highest P(alive) x value first where the lifecycle
+    models scored them (docs/models.md), then the most engaged in the past (messages, spend)."""
     flt = StateFilter(workspace_id, segment=Segment.SILENT)
+    scores = member_scores.c
+    value = scores.p_alive * func.coalesce(func.nullif(scores.clv_minor, 0), scores.expected_activity_30d, 0)
     query = _scoped(
         select(
             member_state.c.member_id,
             member_state.c.community_id,
             members.c.display_name,
+            member_state.c.segment,
             member_state.c.last_message_at,
             member_state.c.messages_total,
             member_state.c.spend_minor,
+            scores.activity_model,
+            scores.p_alive,
+            scores.expected_activity_30d,
+            scores.past_activity_30d,
+            scores.p_alive_purchase,
+            scores.expected_purchases,
+            scores.expected_spend_minor,
+            scores.clv_minor,
         )
         .select_from(member_state)
         .join(members, members.c.id == member_state.c.member_id)
+        .outerjoin(
+            member_scores,
+            (scores.community_id == member_state.c.community_id)
+            & (scores.member_id == member_state.c.member_id),
+        )
         .where(member_state.c.is_member.is_(True), member_state.c.messages_total > 0),
         flt,
     ).order_by(
+        value.desc().nulls_last(),
         member_state.c.messages_total.desc(),
         member_state.c.spend_minor.desc(),
         member_state.c.member_id,
