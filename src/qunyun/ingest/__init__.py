@@ -8,8 +8,13 @@ from qunyun.ingest.contacts import ContactLinker
 from qunyun.ingest.pipeline import Importer, ImportOptions, ImportReport, import_source
 from qunyun.ingest.rows import FIELDS, RowDefaults, RowProblem
 from qunyun.ingest.sources import CsvSource, JsonlSource, RowSource
+from qunyun.ingest.telegram import TelegramSource
 
-FORMATS: dict[str, type[CsvSource] | type[JsonlSource]] = {"csv": CsvSource, "jsonl": JsonlSource}
+FORMATS: dict[str, type[CsvSource] | type[JsonlSource] | type[TelegramSource]] = {
+    "csv": CsvSource,
+    "jsonl": JsonlSource,
+    "telegram": TelegramSource,
+}
 
 __all__ = [
     "FIELDS",

@@ -96,7 +96,7 @@ class _Rejects:
             self._handle = self.path.open("w", encoding="utf-8", errors="backslashreplace")
         entry = {
             "file": str(self.source_path),
-            "line": problem.line,
+            problem.unit: problem.line,
             "field": problem.field,
             "error": problem.message,
             "row": raw,
@@ -222,13 +222,14 @@ def _valid_records(
     report: ImportReport,
     rejects: _Rejects,
 ) -> Iterator[ActivityRecord]:
+    unit = str(getattr(rows, "unit", "line"))  # exports of messages count messages, not lines
     for item in rows:
         report.rows_read += 1
         if isinstance(item, RowProblem):
             problem, raw = item, None
         else:
             line, raw = item
-            parsed = parse_or_problem(raw, line, options.defaults)
+            parsed = parse_or_problem(raw, line, options.defaults, unit)
             if isinstance(parsed, ActivityRecord):
                 yield parsed
                 continue

@@ -54,9 +54,10 @@ class RowProblem:
     line: int
     field: str
     message: str
+    unit: str = "line"  # what `line` counts: a line of a text file, a message id of an export
 
     def __str__(self) -> str:
-        return f"line {self.line}, field {self.field}: {self.message}"
+        return f"{self.unit} {self.line}, field {self.field}: {self.message}"
 
 
 class _FieldError(Exception):
@@ -198,8 +199,10 @@ def parse_row(raw: dict[str, Any], defaults: RowDefaults) -> ActivityRecord:
     )
 
 
-def parse_or_problem(raw: dict[str, Any], line: int, defaults: RowDefaults) -> ActivityRecord | RowProblem:
+def parse_or_problem(
+    raw: dict[str, Any], line: int, defaults: RowDefaults, unit: str = "line"
+) -> ActivityRecord | RowProblem:
     try:
         return parse_row(raw, defaults)
     except _FieldError as bad:
-        return RowProblem(line, bad.field, bad.message)
+        return RowProblem(line, bad.field, bad.message, unit)
