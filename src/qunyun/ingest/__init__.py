@@ -4,16 +4,22 @@ Formats register in `FORMATS` (name → source class); later importers
 (Telegram, Discord, Slack, WeChat) register the same way.
 """
 
+from collections.abc import Callable
+from pathlib import Path
+
 from qunyun.ingest.contacts import ContactLinker
+from qunyun.ingest.discord import DiscordSource
 from qunyun.ingest.pipeline import Importer, ImportOptions, ImportReport, import_source
 from qunyun.ingest.rows import FIELDS, RowDefaults, RowProblem
 from qunyun.ingest.sources import CsvSource, JsonlSource, RowSource
 from qunyun.ingest.telegram import TelegramSource
 
-FORMATS: dict[str, type[CsvSource] | type[JsonlSource] | type[TelegramSource]] = {
+# name → a source over a path (file or folder) and an encoding
+FORMATS: dict[str, Callable[[Path, str], RowSource]] = {
     "csv": CsvSource,
     "jsonl": JsonlSource,
     "telegram": TelegramSource,
+    "discord": DiscordSource,
 }
 
 __all__ = [
