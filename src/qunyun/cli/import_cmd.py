@@ -75,7 +75,9 @@ def run_import(
         identity_cache_size=ctx.settings.imports.identity_cache_size,
     )
     linker = ContactLinker(ctx.protector(create=True), ctx.workspace_id)
-    total = path.stat().st_size
+    # A folder export (Discord, Slack) knows its own size; a file is its size.
+    sized = getattr(source, "total_bytes", None)
+    total = sized() if callable(sized) else path.stat().st_size
     with Progress(
         TextColumn("[bold]importing[/] {task.fields[rows]:,} rows"),
         BarColumn(),

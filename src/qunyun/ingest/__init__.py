@@ -11,8 +11,10 @@ from qunyun.ingest.contacts import ContactLinker
 from qunyun.ingest.discord import DiscordSource
 from qunyun.ingest.pipeline import Importer, ImportOptions, ImportReport, import_source
 from qunyun.ingest.rows import FIELDS, RowDefaults, RowProblem
+from qunyun.ingest.slack import SlackSource
 from qunyun.ingest.sources import CsvSource, JsonlSource, RowSource
 from qunyun.ingest.telegram import TelegramSource
+from qunyun.ingest.wechat import WechatSource
 
 # name → a source over a path (file or folder) and an encoding
 FORMATS: dict[str, Callable[[Path, str], RowSource]] = {
@@ -20,6 +22,8 @@ FORMATS: dict[str, Callable[[Path, str], RowSource]] = {
     "jsonl": JsonlSource,
     "telegram": TelegramSource,
     "discord": DiscordSource,
+    "slack": SlackSource,
+    "wechat": WechatSource,
 }
 
 __all__ = [

@@ -67,6 +67,9 @@ class DiscordSource:
         self._done = 0
         self._handle: IO[bytes] | None = None
 
+    def total_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files)
+
     def bytes_read(self) -> int:
         current = 0 if self._handle is None or self._handle.closed else self._handle.tell()
         return self._done + current

@@ -222,13 +222,14 @@ def _valid_records(
     report: ImportReport,
     rejects: _Rejects,
 ) -> Iterator[ActivityRecord]:
-    unit = str(getattr(rows, "unit", "line"))  # exports of messages count messages, not lines
     for item in rows:
         report.rows_read += 1
         if isinstance(item, RowProblem):
             problem, raw = item, None
         else:
             line, raw = item
+            # Exports count messages, not lines; a multi-file export names the file it is in.
+            unit = str(getattr(rows, "unit", "line"))
             parsed = parse_or_problem(raw, line, options.defaults, unit)
             if isinstance(parsed, ActivityRecord):
                 yield parsed
