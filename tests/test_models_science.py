@@ -170,3 +170,18 @@ def test_outlook_labels(
     score = MemberScore("bgnbd", p_alive, expected, past, None, None, None, None)
     assert outlook(segment, score, ModelsConfig()) == label
     assert outlook(segment, None, ModelsConfig()) is None
+
+
+def test_a_fit_that_fails_leaves_the_community_on_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qunyun.lifecycle import science
+
+    def explode(*_args: object) -> object:
+        raise FloatingPointError("overflow in 2F1")
+
+    monkeypatch.setattr(science, "_activity_scores", explode)
+    members = science.Members(np.array([1.0, 2.0]), Summary.of([1, 0], [3, 0], [10, 10]), np.zeros(2))
+    outcome = science.CommunityModels(1, 2, "pareto", "ok")
+    rows: dict[int, dict[str, object]] = {}
+    science._score_activity(outcome, members, None, rows)
+    assert (outcome.chosen, outcome.status, rows) == ("rules", "failed", {})
+    assert outcome.activity_fit == {"failed": "pareto: overflow in 2F1"}

@@ -20,6 +20,7 @@ from qunyun.analytics import AnalyticsEngine
 from qunyun.analytics.rfm import event_summary
 from qunyun.config import ModelsConfig, Settings
 from qunyun.domain import MESSAGE_KINDS, ActivityKind, Clock
+from qunyun.errors import ModelError
 from qunyun.lifecycle.models import backtest, bgnbd, gamma_gamma, pareto
 from qunyun.lifecycle.models.backtest import BacktestResult, Window
 from qunyun.lifecycle.models.fitting import FitResult
@@ -213,15 +214,7 @@ def fit_and_score(
             outcome.chosen = result.chosen
             outcome.status = "rules_win" if result.chosen == "rules" else "ok"
             if result.chosen != "rules":
-                learn_from = window(at_cutoff.get(community), members)
-                scores = _activity_scores(result.chosen, members, learn_from)
-                outcome.activity_params, outcome.activity_fit = scores.params, scores.fit
-                expected = scores.expected_30d
-                for i, member in enumerate(members.ids.tolist()):
-                    score_rows[int(member)] = {
-                        "p_alive": float(scores.alive[i]),
-                        "expected_activity_30d": None if expected is None else float(expected[i]),
-                    }
+                _score_activity(outcome, members, window(at_cutoff.get(community), members), score_rows)
         if members is not None:
             past = (members.summary.x + 1) / members.summary.T * 30.0
             for i, member in enumerate(members.ids.tolist()):
@@ -232,13 +225,37 @@ def fit_and_score(
     return outcomes
 
 
+def _score_activity(
+    outcome: CommunityModels, members: Members, learn_from: Window | None, rows: dict[int, dict[str, Any]]
+) -> None:
+    """Scores under the backtest's choice; a fit that fails numerically leaves the community on
+    the rules (status `failed`, the reason in the diagnostics) instead of failing the refresh."""
+    try:
+        scores = _activity_scores(outcome.chosen, members, learn_from)
+    except (ArithmeticError, ValueError, ModelError) as exc:
+        outcome.activity_fit = {"failed": f"{outcome.chosen}: {exc}"}
+        outcome.chosen, outcome.status = "rules", "failed"
+        return
+    outcome.activity_params, outcome.activity_fit = scores.params, scores.fit
+    expected = scores.expected_30d
+    for i, member in enumerate(members.ids.tolist()):
+        rows[int(member)] = {
+            "p_alive": float(scores.alive[i]),
+            "expected_activity_30d": None if expected is None else float(expected[i]),
+        }
+
+
 def _score_purchases(
     buyers: Members | None, config: ModelsConfig, outcome: CommunityModels, rows: dict[int, dict[str, Any]]
 ) -> None:
     if buyers is None or len(buyers.summary) < config.min_members:
         return
     s = buyers.summary
-    fitted = bgnbd.fit(s)
+    try:
+        fitted = bgnbd.fit(s)
+    except (ArithmeticError, ValueError, ModelError) as exc:
+        outcome.purchase_fit = {"failed": str(exc)}
+        return
     outcome.purchase_params = fitted.params.as_dict()
     outcome.purchase_fit = _diagnostics(fitted.fit, fitted.triples)
     horizon = config.clv_months * DAYS_PER_MONTH
