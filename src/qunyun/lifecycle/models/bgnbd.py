@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from qunyun.lifecycle.models.fitting import FitResult, maximise_warm
+from qunyun.lifecycle.models.fitting import FitResult, at_original_scale, maximise_warm
 from qunyun.lifecycle.models.summary import Floats, Grouped, Summary
 
 
@@ -134,15 +134,7 @@ def fit(summary: Summary, modified: bool = False) -> BgNbdFit:
     )
     r, alpha, a, b = result.params
     params = np.array([r, alpha * scale, a, b])
-    value, grad = log_likelihood(params, grouped, modified)
-    unscaled = FitResult(
-        params=params,
-        log_likelihood=value,
-        converged=result.converged,
-        iterations=result.iterations,
-        gradient_norm=float(np.linalg.norm(grad * params)),
-        message=result.message,
-    )
+    unscaled = at_original_scale(result, params, lambda p: log_likelihood(p, grouped, modified))
     return BgNbdFit(BgNbdParams(*map(float, params)), unscaled, grouped.members, int(grouped.x.size))
 
 

@@ -144,3 +144,17 @@ def _newton(objective: Objective, start: Floats, curvature: Floats, members: int
             return None
         theta, value, grad = trial, trial_value, trial_grad
     return None
+
+
+def at_original_scale(result: FitResult, params: Floats, objective: Objective) -> FitResult:
+    """`result` (found on rescaled data) restated at the original scale: `params` scaled back,
+    with the log-likelihood and gradient norm the original data gives them."""
+    value, grad = objective(params)
+    return FitResult(
+        params=params,
+        log_likelihood=value,
+        converged=result.converged,
+        iterations=result.iterations,
+        gradient_norm=float(np.linalg.norm(grad * params)),
+        message=result.message,
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from qunyun.lifecycle.models.fitting import FitResult, maximise
+from qunyun.lifecycle.models.fitting import FitResult, at_original_scale, maximise
 from qunyun.lifecycle.models.summary import Floats, bad_input
 
 
@@ -77,15 +77,7 @@ def fit(x: object, mean_value: object) -> GammaGammaFit:
     result = maximise(lambda p: log_likelihood(p, xs, ms / scale), starts, scale=float(xs.size))
     p, q, gamma = result.params
     params = np.array([p, q, gamma * scale])
-    value, grad = log_likelihood(params, xs, ms)
-    unscaled = FitResult(
-        params=params,
-        log_likelihood=value,
-        converged=result.converged,
-        iterations=result.iterations,
-        gradient_norm=float(np.linalg.norm(grad * params)),
-        message=result.message,
-    )
+    unscaled = at_original_scale(result, params, lambda v: log_likelihood(v, xs, ms))
     return GammaGammaFit(GammaGammaParams(*map(float, params)), unscaled, int(xs.size))
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, hyp2f1
 
-from qunyun.lifecycle.models.fitting import FitResult, maximise
+from qunyun.lifecycle.models.fitting import FitResult, at_original_scale, maximise
 from qunyun.lifecycle.models.summary import Floats, Grouped, Summary
 
 _STEP = 1e-5  # relative step of the central differences
@@ -103,15 +103,7 @@ def fit(summary: Summary) -> ParetoFit:
     result = maximise(lambda p: log_likelihood(p, scaled), starts, scale=grouped.members)
     r, alpha, s, beta = result.params
     params = np.array([r, alpha * scale, s, beta * scale])
-    value, grad = log_likelihood(params, grouped)
-    unscaled = FitResult(
-        params=params,
-        log_likelihood=value,
-        converged=result.converged,
-        iterations=result.iterations,
-        gradient_norm=float(np.linalg.norm(grad * params)),
-        message=result.message,
-    )
+    unscaled = at_original_scale(result, params, lambda p: log_likelihood(p, grouped))
     return ParetoFit(ParetoParams(*map(float, params)), unscaled, grouped.members, int(grouped.x.size))
 
 
