@@ -8,9 +8,10 @@ why. Purchases get BG/NBD (repeat buying) and Gamma-Gamma (spend) for CLV when t
 enough buyers. Runs from `qunyun refresh` every `models.refit_days`, or `qunyun models fit`.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -94,14 +95,33 @@ def local_midnight(at: datetime, settings: Settings) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+MessageSummaries = Callable[[datetime], dict[int, Members]]
+
+
+def message_summaries(engine: AnalyticsEngine, workspace_id: int) -> MessageSummaries:
+    """Per-community message summaries at an instant, each instant computed once."""
+
+    @cache
+    def at(when: datetime) -> dict[int, Members]:
+        return summaries(engine, workspace_id, when, MESSAGE_KINDS)
+
+    return at
+
+
 def run_backtests(
-    engine: AnalyticsEngine, settings: Settings, workspace_id: int, cutoff: datetime, horizon_days: int
+    engine: AnalyticsEngine,
+    settings: Settings,
+    workspace_id: int,
+    cutoff: datetime,
+    horizon_days: int,
+    summaries_at: MessageSummaries | None = None,
 ) -> dict[int, BacktestResult]:
     """Backtest every community at `cutoff` (made a local midnight) with the given horizon."""
+    summaries_at = summaries_at or message_summaries(engine, workspace_id)
     cutoff = local_midnight(cutoff, settings)
     horizon = timedelta(days=horizon_days)
     at = {
-        name: summaries(engine, workspace_id, when, MESSAGE_KINDS)
+        name: summaries_at(when)
         for name, when in (("earlier", cutoff - horizon), ("cutoff", cutoff), ("end", cutoff + horizon))
     }
     results = {}
@@ -197,10 +217,11 @@ def fit_and_score(
     config = settings.models
     horizon = config.horizon_days
     cutoff = local_midnight(as_of, settings) - timedelta(days=horizon)
-    tests = run_backtests(analytics, settings, workspace_id, cutoff, horizon)
-    activity = summaries(analytics, workspace_id, as_of, MESSAGE_KINDS)
+    summaries_at = message_summaries(analytics, workspace_id)  # the cutoff's is needed twice
+    tests = run_backtests(analytics, settings, workspace_id, cutoff, horizon, summaries_at)
+    activity = summaries_at(as_of)
     purchases = summaries(analytics, workspace_id, as_of, [ActivityKind.PURCHASE])
-    at_cutoff = summaries(analytics, workspace_id, cutoff, MESSAGE_KINDS)
+    at_cutoff = summaries_at(cutoff)
     outcomes = []
     for community in sorted(set(activity) | set(purchases)):
         members = activity.get(community)
