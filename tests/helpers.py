@@ -2,6 +2,8 @@
 
 import csv
 import json
+import tracemalloc
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,8 @@ from conftest import T0
 from qunyun.analytics import ActivityMirror
 from qunyun.domain import FixedClock
 from qunyun.ingest import FORMATS, ImportOptions, ImportReport, import_source
-from qunyun.store.tables import activities, identities, members
+from qunyun.ingest.rows import RowProblem
+from qunyun.store.tables import activities, communities, identities, members
 
 HEADER = [
     "occurred_at",
@@ -88,3 +91,29 @@ def mirrored(
     mirror = ActivityMirror(engine, tmp_path / "mirror.duckdb", FixedClock(T0 + timedelta(days=30)))
     mirror.sync()
     return mirror
+
+
+def stored_activities(
+    engine: Engine, columns: Sequence[Any], order_by: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """The given columns of every stored activity, joined to its identity and community."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*columns)
+            .select_from(activities)
+            .join(identities, identities.c.id == activities.c.identity_id)
+            .join(communities, communities.c.id == activities.c.community_id)
+            .order_by(*order_by)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def read_with_peak(fmt: str, path: Path) -> tuple[int, int]:
+    """(rows a source yields, peak traced memory in bytes while reading them all)."""
+    tracemalloc.start()
+    try:
+        rows = sum(1 for item in FORMATS[fmt](path, "auto") if not isinstance(item, RowProblem))
+        _, top = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return rows, top

@@ -2,15 +2,12 @@
 (fixtures in tests/data/discord, written by us from the exporter's documented output)."""
 
 import json
-import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from helpers import run_import
-from qunyun.ingest import FORMATS
-from qunyun.ingest.rows import RowProblem
+from helpers import read_with_peak, run_import, stored_activities
 from qunyun.store.tables import activities, communities, identities
 
 DATA = Path(__file__).parent / "data" / "discord" / "server"
@@ -18,21 +15,9 @@ GUILD = "900000000000000001"
 
 
 def _activities(engine: Engine) -> list[tuple[object, ...]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                communities.c.external_id,
-                identities.c.external_id,
-                activities.c.kind,
-                activities.c.text,
-                activities.c.reply_to,
-                activities.c.occurred_at,
-            )
-            .join(identities, identities.c.id == activities.c.identity_id)
-            .join(communities, communities.c.id == activities.c.community_id)
-            .order_by(activities.c.occurred_at, activities.c.kind)
-        ).all()
-    return [tuple(r) for r in rows]
+    columns = [communities.c.external_id, identities.c.external_id, activities.c.kind]
+    columns += [activities.c.text, activities.c.reply_to, activities.c.occurred_at]
+    return stored_activities(engine, columns, [activities.c.occurred_at, activities.c.kind])
 
 
 def _at(day: int, hour: int, minute: int) -> datetime:
@@ -94,14 +79,10 @@ def test_reading_a_large_channel_takes_constant_memory(tmp_path: Path) -> None:
     _generated_channel(small, 5_000)
     _generated_channel(large, 100_000)
 
-    def peak(path: Path) -> tuple[int, int]:
-        tracemalloc.start()
-        rows = sum(1 for item in FORMATS["discord"](path) if not isinstance(item, RowProblem))
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return rows, top
-
-    (small_rows, small_peak), (large_rows, large_peak) = peak(small), peak(large)
+    (small_rows, small_peak), (large_rows, large_peak) = (
+        read_with_peak("discord", small),
+        read_with_peak("discord", large),
+    )
     assert (small_rows, large_rows) == (5_000, 100_000)
     assert large.stat().st_size > 25 * 2**20
     assert large_peak < small_peak + 2**20, (small_peak, large_peak)

@@ -3,40 +3,24 @@ tests/data/slack, written by us from Slack's documented export layout)."""
 
 import json
 import shutil
-import tracemalloc
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from helpers import run_import
+from helpers import read_with_peak, run_import, stored_activities
 from qunyun.errors import IngestError
-from qunyun.ingest import FORMATS
-from qunyun.ingest.rows import RowProblem
 from qunyun.store.tables import activities, communities, identities
 
 DATA = Path(__file__).parent / "data" / "slack" / "export"
 
 
 def _activities(engine: Engine) -> list[tuple[object, ...]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                communities.c.external_id,
-                identities.c.external_id,
-                identities.c.nickname,
-                activities.c.kind,
-                activities.c.text,
-                activities.c.reply_to,
-                activities.c.occurred_at,
-            )
-            .join(identities, identities.c.id == activities.c.identity_id)
-            .join(communities, communities.c.id == activities.c.community_id)
-            .order_by(activities.c.occurred_at, activities.c.kind)
-        ).all()
-    return [tuple(r) for r in rows]
+    columns = [communities.c.external_id, identities.c.external_id, identities.c.nickname]
+    columns += [activities.c.kind, activities.c.text, activities.c.reply_to, activities.c.occurred_at]
+    return stored_activities(engine, columns, [activities.c.occurred_at, activities.c.kind])
 
 
 def _at(day: int, hour: int, minute: int, second: int = 0, micro: int = 0) -> datetime:
@@ -123,11 +107,7 @@ def test_reading_a_long_history_takes_constant_memory(tmp_path: Path) -> None:
     def peak(days: int) -> tuple[int, int]:
         folder = tmp_path / f"export-{days}"
         _generated_export(folder, days)
-        tracemalloc.start()
-        rows = sum(1 for item in FORMATS["slack"](folder) if not isinstance(item, RowProblem))
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return rows, top
+        return read_with_peak("slack", folder)
 
     (short_rows, short_peak), (long_rows, long_peak) = peak(10), peak(200)
     assert (short_rows, long_rows) == (5_000, 100_000)

@@ -2,36 +2,25 @@
 written by us from the export's public description), re-import, bad input, constant memory."""
 
 import json
-import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
-from helpers import run_import
-from qunyun.ingest import FORMATS
-from qunyun.ingest.rows import RowProblem
+from helpers import read_with_peak, run_import, stored_activities
 from qunyun.store.tables import activities, communities, identities
 
 DATA = Path(__file__).parent / "data" / "telegram"
 
 
-def _activities(engine: Engine) -> list[tuple[str, str, str, str | None, datetime]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                communities.c.external_id,
-                identities.c.external_id,
-                activities.c.kind,
-                activities.c.text,
-                activities.c.occurred_at,
-            )
-            .join(identities, identities.c.id == activities.c.identity_id)
-            .join(communities, communities.c.id == activities.c.community_id)
-            .order_by(activities.c.occurred_at, identities.c.external_id, activities.c.kind)
-        ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+def _activities(engine: Engine) -> list[tuple[object, ...]]:
+    c = (communities.c.external_id, identities.c.external_id, activities.c.kind)
+    return stored_activities(
+        engine,
+        [*c, activities.c.text, activities.c.occurred_at],
+        [activities.c.occurred_at, identities.c.external_id, activities.c.kind],
+    )
 
 
 def _at(hour: int, minute: int, day: int = 1) -> datetime:
@@ -118,15 +107,8 @@ def test_reading_a_large_export_takes_constant_memory(tmp_path: Path) -> None:
     _generated_export(small, 5_000)
     _generated_export(large, 100_000)  # ~30 MB
 
-    def peak(path: Path) -> tuple[int, int]:
-        tracemalloc.start()
-        rows = sum(1 for item in FORMATS["telegram"](path) if not isinstance(item, RowProblem))
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return rows, top
-
-    small_rows, small_peak = peak(small)
-    large_rows, large_peak = peak(large)
+    small_rows, small_peak = read_with_peak("telegram", small)
+    large_rows, large_peak = read_with_peak("telegram", large)
     assert (small_rows, large_rows) == (5_000, 100_000)
     assert large.stat().st_size > 25 * 2**20
     # 20x the messages, about the same memory: what grows is the name table (5,000 senders)

@@ -2,18 +2,16 @@
 tests/data/wechat, written by us from the exporter's documented columns)."""
 
 import csv
-import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from helpers import run_import
+from helpers import read_with_peak, run_import, stored_activities
 from qunyun.errors import IngestError
-from qunyun.ingest import FORMATS, RowDefaults
-from qunyun.ingest.rows import RowProblem
+from qunyun.ingest import RowDefaults
 from qunyun.ingest.wechat import ENGLISH_NEW, system_event
 from qunyun.store.tables import activities, communities, identities
 
@@ -22,20 +20,9 @@ ROOM = "12345678@chatroom"
 
 
 def _activities(engine: Engine) -> list[tuple[object, ...]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                communities.c.external_id,
-                identities.c.external_id,
-                activities.c.kind,
-                activities.c.text,
-                activities.c.occurred_at,
-            )
-            .join(identities, identities.c.id == activities.c.identity_id)
-            .join(communities, communities.c.id == activities.c.community_id)
-            .order_by(activities.c.occurred_at, identities.c.external_id)
-        ).all()
-    return [tuple(r) for r in rows]
+    columns = [communities.c.external_id, identities.c.external_id, activities.c.kind]
+    columns += [activities.c.text, activities.c.occurred_at]
+    return stored_activities(engine, columns, [activities.c.occurred_at, identities.c.external_id])
 
 
 def _at(day: int, hour: int, minute: int, second: int = 0) -> datetime:
@@ -147,11 +134,7 @@ def test_reading_a_large_export_takes_constant_memory(tmp_path: Path) -> None:
     def peak(rows: int) -> tuple[int, int]:
         path = tmp_path / f"{rows}.csv"
         _generated(path, rows)
-        tracemalloc.start()
-        count = sum(1 for item in FORMATS["wechat"](path) if not isinstance(item, RowProblem))
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return count, top
+        return read_with_peak("wechat", path)
 
     (small_rows, small_peak), (large_rows, large_peak) = peak(5_000), peak(100_000)
     assert (small_rows, large_rows) == (5_000, 100_000)
