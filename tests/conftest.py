@@ -3,7 +3,8 @@
 `make test` (scripts/run-tests) starts a throwaway PostgreSQL and exports
 QUNYUN_TEST_PG_URL; each test then gets its own database, cloned from a
 migrated template. Without the variable the PostgreSQL half is skipped, unless
-QUNYUN_REQUIRE_PG=1 (as in `make test` and CI), where it is an error.
+QUNYUN_REQUIRE_PG=1 (as in `make test` and CI), where it is an error. The
+Matrix homeserver fixture (`homeserver`) lives in matrix_server.py, same rules.
 """
 
 import os
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from matrix_server import homeserver  # noqa: F401  (the fixture, for every test module)
 from qunyun.config import Settings, load_settings
 from qunyun.privacy import PiiProtector, SecretKey
 from qunyun.store import ensure_workspace, make_engine, migrate

@@ -12,6 +12,7 @@ from qunyun.domain.kinds import (
     Segment,
     Stage,
 )
+from qunyun.domain.sends import Claimed, IdempotencyConflictError
 from qunyun.domain.timeutil import add_months, ensure_utc, months_between
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "RECENT_WINDOW_DAYS",
     "ActivityKind",
     "ActivityRecord",
+    "Claimed",
     "Clock",
     "FixedClock",
+    "IdempotencyConflictError",
     "MemberFacts",
     "Money",
     "Platform",

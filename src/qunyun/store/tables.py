@@ -283,3 +283,42 @@ member_scores = Table(
     Column("clv_minor", Float),
     Index(None, "member_id"),
 )
+
+# Every idempotency key a channel was asked to send (Step 4): claimed before the
+# request leaves, so a key is sent at most once however often it is replayed.
+channel_sends = Table(
+    "channel_sends",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("channel", String(40), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # sending | sent
+    Column("platform_id", String(200)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+)
+
+# Where each live connector has read up to (a Matrix sync token …), written in
+# the same transaction as the activities it covers.
+connector_cursors = Table(
+    "connector_cursors",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("connector", String(200), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Inbound webhook and callback deliveries already taken, by the sender's event id.
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("source", String(40), primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("activities", Integer, nullable=False, default=0),
+)
