@@ -141,6 +141,91 @@ class ImportConfig(_Section):
     identity_cache_size: int = Field(200_000, ge=1000)
 
 
+def _comma_list(value: object) -> object:
+    # Environment variables carry lists as "a,b,c".
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+class MatrixConfig(_Section):
+    """The live Matrix connector and channel (docs/connectors.md)."""
+
+    homeserver: str = ""
+    user: str = ""
+    # Prefer QUNYUN_MATRIX__PASSWORD or an access token from the environment to a password in the file.
+    password: str | None = None
+    access_token: str | None = None
+    device_id: str = "QUNYUN"
+    rooms: list[str] = []
+    poll_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    backfill_limit: int = Field(10_000, ge=0)
+    send_per_minute: int = Field(12, ge=1)
+
+    _rooms = field_validator("rooms", mode="before")(_comma_list)
+
+
+class TelegramConfig(_Section):
+    bot_token: str | None = None
+    api_url: str = "https://api.telegram.org"
+
+
+class SlackConfig(_Section):
+    bot_token: str | None = None
+    api_url: str = "https://slack.com/api"
+
+
+class DiscordConfig(_Section):
+    bot_token: str | None = None
+    webhook_url: str | None = None
+    api_url: str = "https://discord.com/api/v10"
+
+
+class WeComConfig(_Section):
+    """WeCom (企业微信): app messages, group robot, 客户联系 callbacks and API (docs/wecom.md)."""
+
+    corp_id: str | None = None
+    agent_id: int | None = None
+    secret: str | None = None
+    robot_webhook_url: str | None = None
+    callback_token: str | None = None
+    encoding_aes_key: str | None = None
+    api_url: str = "https://qyapi.weixin.qq.com/cgi-bin"
+
+
+class EmailConfig(_Section):
+    host: str | None = None
+    port: int = Field(587, ge=1, le=65535)
+    sender: str = "qunyun@localhost"
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    per_second: float = Field(10.0, gt=0)
+
+
+class WebhookConfig(_Section):
+    """The generic outbound webhook channel: every message POSTed, signed, to `url`."""
+
+    url: str | None = None
+    secret: str | None = None
+    per_second: float = Field(20.0, gt=0)
+
+
+class HooksConfig(_Section):
+    """Inbound webhooks (`POST /hooks/{source}`): one shared secret per source (docs/webhooks.md)."""
+
+    secrets: dict[str, str] = {}
+    tolerance_seconds: int = Field(300, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        # From the environment: QUNYUN_HOOKS__SECRETS="shop=…,crm=…".
+        if isinstance(value, str):
+            pairs = [part.partition("=") for part in value.split(",") if part.strip()]
+            return {name.strip(): secret.strip() for name, _, secret in pairs}
+        return value
+
+
 class Settings(_Section):
     general: GeneralConfig = GeneralConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -151,6 +236,14 @@ class Settings(_Section):
     analytics: AnalyticsConfig = AnalyticsConfig()
     targets: TargetsConfig = TargetsConfig()
     models: ModelsConfig = ModelsConfig()
+    matrix: MatrixConfig = MatrixConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
+    wecom: WeComConfig = WeComConfig()
+    email: EmailConfig = EmailConfig()
+    webhook: WebhookConfig = WebhookConfig()
+    hooks: HooksConfig = HooksConfig()
     base_dir: Path = Path(".")
 
     @property

@@ -6,6 +6,7 @@ import typer
 from rich.text import Text
 
 from qunyun.cli.analytics_cmd import analytics_app
+from qunyun.cli.connect_cmd import connect_app, send_command
 from qunyun.cli.content_cmd import content_command, hours_command
 from qunyun.cli.demo_cmd import demo_command
 from qunyun.cli.import_cmd import import_app
@@ -40,6 +41,8 @@ app.command("retention")(retention_command)
 app.command("hours")(hours_command)
 app.command("content")(content_command)
 app.add_typer(models_app, name="models")
+app.add_typer(connect_app, name="connect")
+app.command("send")(send_command)
 
 
 def main() -> None:

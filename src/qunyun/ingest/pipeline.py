@@ -121,13 +121,22 @@ class Importer:
         self.directory = IdentityDirectory(options.workspace_id, options.identity_cache_size)
         self._communities: dict[tuple[str, str], int] = {}
 
-    def store_batch(self, records: list[ActivityRecord]) -> tuple[int, int]:
-        """Store one batch atomically; returns (inserted, contact merges)."""
-        if not records:
+    def store_batch(
+        self, records: list[ActivityRecord], also: Callable[[Connection], None] | None = None
+    ) -> tuple[int, int]:
+        """Store one batch atomically; returns (inserted, contact merges).
+
+        `also` runs in the same transaction: a live connector records how far
+        it has read there, so the position and the activities commit together.
+        """
+        if not records and also is None:
             return 0, 0
         try:
             with self.engine.begin() as conn:
-                return self._store(conn, records)
+                stored = self._store(conn, records) if records else (0, 0)
+                if also is not None:
+                    also(conn)
+                return stored
         except BaseException:
             # New ids created inside the rolled-back transaction no longer exist.
             self.directory.forget()
