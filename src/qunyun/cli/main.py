@@ -17,6 +17,7 @@ from qunyun.cli.metrics_cmd import metrics_command
 from qunyun.cli.models_cmd import models_app
 from qunyun.cli.output import err_console
 from qunyun.cli.retention_cmd import retention_command
+from qunyun.cli.serve_cmd import serve_hooks_command
 from qunyun.cli.simulate_cmd import simulate_command
 from qunyun.errors import QunyunError
 
@@ -43,6 +44,7 @@ app.command("content")(content_command)
 app.add_typer(models_app, name="models")
 app.add_typer(connect_app, name="connect")
 app.command("send")(send_command)
+app.command("serve-hooks")(serve_hooks_command)
 
 
 def main() -> None:

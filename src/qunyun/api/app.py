@@ -1,0 +1,28 @@
+"""The FastAPI application and what its routes share (settings, database, clock, workspace)."""
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from qunyun.config import Settings
+from qunyun.domain import Clock
+from qunyun.ingest.contacts import ContactLinker
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    workspace_id: int
+    linker: ContactLinker | None = None
+
+
+def create_app(services: Services) -> FastAPI:
+    from qunyun.api.hooks import hooks_router  # routes import Services from here
+
+    app = FastAPI(title="Qunyun", version="0.1.0", docs_url=None, redoc_url=None)
+    app.state.services = services
+    app.include_router(hooks_router(services))
+    return app
