@@ -58,7 +58,9 @@ def test_send_through_a_configured_channel_once(db_url: str, tmp_path: Path) -> 
         assert json.loads(first.stdout)["status"] == "sent"
         again = json.loads(qy(*args, cwd=tmp_path, env=env).stdout)
         assert again["status"] == "already_sent"
-        refused = qy("send", "--key", "k2", "--db", db_url, "--", "telegram", "-999", "x", cwd=tmp_path, env=env)
+        refused = qy(
+            "send", "--key", "k2", "--db", db_url, "--", "telegram", "-999", "x", cwd=tmp_path, env=env
+        )
         assert refused.returncode == 1
         assert "chat not found" in refused.stdout
     assert fake.sent == [("-1001", "早上好")]

@@ -21,8 +21,11 @@ class Services:
 
 def create_app(services: Services) -> FastAPI:
     from qunyun.api.hooks import hooks_router  # routes import Services from here
+    from qunyun.api.wecom_hooks import wecom_router
 
     app = FastAPI(title="Qunyun", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.services = services
+    # /hooks/wecom before /hooks/{source}: the generic route would take "wecom" as a source name.
+    app.include_router(wecom_router(services))
     app.include_router(hooks_router(services))
     return app

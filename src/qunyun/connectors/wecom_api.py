@@ -19,8 +19,9 @@ Contracts (developer.work.weixin.qq.com; self-built apps use the same requests):
   name, unionid}], admin_list, member_version}}`. type 1 is an employee (企业成员), 2 an
   external contact; join_scene 1 direct invitation, 2 invitation link, 3 QR code.
 - errcode 45009 (call frequency over the limit), 45033 (too many concurrent calls) and -1
-  (系统繁忙, "retry, at most 3 times") are retried after a short backoff; any other
-  non-zero errcode is a `WeComApiError` naming the call, errcode and errmsg.
+  (系统繁忙; 全局错误码, document/path/90455: "retry later, at most 3 times") are retried
+  after a short backoff (1, 2, 4 s by default: three retries); any other non-zero errcode is
+  a `WeComApiError` naming the call, errcode and errmsg.
 
 Example (a job, never inside the 5-second callback answer):
 
@@ -156,8 +157,7 @@ class WeComContactsClient:
         seen: set[str] = set()
         while True:
             body = self._call("externalcontact/groupchat/list", payload)
-            for chat in body.get("group_chat_list") or []:
-                yield str(chat["chat_id"])
+            yield from _chat_ids(body)
             cursor = str(body.get("next_cursor") or "")
             if not cursor:
                 return
@@ -252,6 +252,18 @@ class WeComContactsClient:
                 call=path,
             )
         return body
+
+
+def _chat_ids(body: Json) -> list[str]:
+    chats = body.get("group_chat_list") or []
+    ids = [chat.get("chat_id") if isinstance(chat, dict) else None for chat in chats]
+    if not all(isinstance(chat_id, str) and chat_id for chat_id in ids):
+        raise WeComApiError(
+            "groupchat/list: an entry without a chat_id",
+            code="wecom.bad_response",
+            call="externalcontact/groupchat/list",
+        )
+    return [str(chat_id) for chat_id in ids]
 
 
 def _api_error(call: str, body: Json) -> WeComApiError:

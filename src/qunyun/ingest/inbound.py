@@ -22,6 +22,8 @@ from qunyun.ingest.contacts import ContactLinker
 from qunyun.ingest.pipeline import Importer, ImportOptions
 from qunyun.store.tables import inbound_events
 
+_MAX_ATTEMPTS = 3
+
 
 @dataclass(frozen=True)
 class InboundResult:
@@ -42,8 +44,7 @@ class InboundEvents:
         self.engine = engine
         self.clock = clock
         self.workspace_id = workspace_id
-        options = ImportOptions(workspace_id=workspace_id, actor="inbound")
-        self._importer = Importer(engine, clock, options, linker)
+        self.linker = linker
 
     def _earlier(self, source: str, event_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -61,12 +62,16 @@ class InboundEvents:
     ) -> InboundResult:
         """Store the event's activities unless this event id was taken before."""
         earlier = self._earlier(source, event_id)
-        if earlier is None:
+        attempts = 0
+        while earlier is None:
+            attempts += 1
             try:
                 return self._store(source, event_id, content_fingerprint, records)
             except IntegrityError:
-                earlier = self._earlier(source, event_id)  # the same event, delivered concurrently
-                if earlier is None:
+                # Either this event delivered concurrently (found now), or another event created
+                # the same new member or community at the same moment: then a second try finds them.
+                earlier = self._earlier(source, event_id)
+                if earlier is None and attempts >= _MAX_ATTEMPTS:
                     raise
         if earlier != content_fingerprint:
             raise IdempotencyConflictError(event_id, what="event")
@@ -87,5 +92,10 @@ class InboundEvents:
                 )
             )
 
-        inserted, _ = self._importer.store_batch(list(records), also=remember)
+        # An importer per event: its id caches must not be shared by concurrent requests, where one
+        # request's rolled-back community or member would be seen by another.
+        importer = Importer(
+            self.engine, self.clock, ImportOptions(self.workspace_id, actor="inbound"), self.linker
+        )
+        inserted, _ = importer.store_batch(list(records), also=remember)
         return InboundResult(duplicate=False, activities=inserted)
