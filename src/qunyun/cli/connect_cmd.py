@@ -37,7 +37,10 @@ def connect_matrix(
     ] = None,
     user: Annotated[str | None, typer.Option(help="Bot user id or localpart (default: matrix.user).")] = None,
     rooms: Annotated[
-        list[str] | None, typer.Option("--room", help="Room id or alias to join and read; repeat for more.")
+        list[str] | None,
+        typer.Option(
+            "--room", "--rooms", help="Room ids or aliases to join and read: repeat, or comma-separate."
+        ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="One sync (no long poll), then exit.")] = False,
     db: DbOption = None,
@@ -53,10 +56,11 @@ def connect_matrix(
     me = client.whoami()
     linker = ContactLinker(ctx.protector(create=True), ctx.workspace_id)
     sink = LiveSink(ctx.engine, ctx.clock, ctx.workspace_id, f"matrix:{me}", linker)
+    wanted = [room.strip() for value in rooms or [] for room in value.split(",") if room.strip()]
     connector = MatrixConnector(
         client,
         sink,
-        rooms or settings.rooms,
+        wanted or settings.rooms,
         backfill_limit=settings.backfill_limit,
         poll_timeout_ms=int(settings.poll_timeout_seconds * 1000),
     )

@@ -106,6 +106,9 @@ def demo_command(
     print_models(ctx, sim)
     print_summary(ctx, sim)
     print_analytics(ctx, sim)
+    from qunyun.cli.demo_platforms import print_platforms  # httpx and the importers only here
+
+    print_platforms(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
 
