@@ -226,6 +226,14 @@ class HooksConfig(_Section):
         return value
 
 
+class TextConfig(_Section):
+    """Text intelligence (docs/text.md): lexicons operators extend."""
+
+    topics_file: str | None = None
+    sensitive_words_file: str | None = None
+    interest_half_life_days: float = Field(30.0, gt=0)
+
+
 class Settings(_Section):
     general: GeneralConfig = GeneralConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -244,6 +252,7 @@ class Settings(_Section):
     email: EmailConfig = EmailConfig()
     webhook: WebhookConfig = WebhookConfig()
     hooks: HooksConfig = HooksConfig()
+    text: TextConfig = TextConfig()
     base_dir: Path = Path(".")
 
     @property

@@ -19,6 +19,7 @@ from qunyun.cli.output import err_console
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.serve_cmd import serve_hooks_command
 from qunyun.cli.simulate_cmd import simulate_command
+from qunyun.cli.topics_cmd import topics_command
 from qunyun.cli.wecom_cmd import wecom_app
 from qunyun.errors import QunyunError
 
@@ -47,6 +48,7 @@ app.add_typer(connect_app, name="connect")
 app.command("send")(send_command)
 app.command("serve-hooks")(serve_hooks_command)
 app.add_typer(wecom_app, name="wecom")
+app.command("topics")(topics_command)
 
 
 def main() -> None:
