@@ -32,10 +32,12 @@ pytest: install  ## the test suite on SQLite and a throwaway PostgreSQL
 
 test: lint pytest  ## everything CI runs
 
-bench: install  ## 1M members / 20M activities: import vs raw executemany, memory, refresh; analytics vs pandas; model fits
+bench: install  ## 1M members / 20M activities: import, refresh, analytics, model fits; 2M-message platform exports; text throughput
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_analytics.py --reuse-mirror
 	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_formats.py
+	$(PY) benchmarks/bench_text.py
 
 eval: install  ## rules vs lifecycle models on the simulator's ground truth
 	$(PY) evals/churn_eval.py

@@ -94,12 +94,16 @@ def test_spam_signals(message: str, signals: list[tuple[str, str]]) -> None:
     assert [(s.kind, s.value) for s in spam_signals(normalize(message))] == signals
 
 
-def test_repeat_counter_counts_texts_and_places_not_acknowledgements() -> None:
+def test_repeat_counter_counts_per_member_and_places_not_acknowledgements() -> None:
     counter = RepeatCounter(capacity=3)
     ad = normalize("限时特价，私信我领取优惠券！！")
-    assert counter.add(ad, "g1") == (1, 1)
-    assert counter.add(normalize("限時特價，私信我領取優惠券！！"), "g2") == (2, 2)  # same once normalised
-    assert counter.add(normalize("收到"), "g1") == (0, 0)
+    assert counter.add(ad, "g1", "bot") == (1, 1)
+    assert counter.add(normalize("限時特價，私信我領取優惠券！！"), "g2", "bot") == (
+        2,
+        2,
+    )  # same once normalised
+    assert counter.add(ad, "g2", "alice") == (1, 2)  # another member: counted apart
+    assert counter.add(normalize("收到"), "g1", "bot") == (0, 0)
     for i in range(3):
-        counter.add(normalize(f"另外一条足够长的消息 {i}"), "g1")
-    assert counter.add(ad, "g1") == (1, 1)  # forgotten past capacity
+        counter.add(normalize(f"另外一条足够长的消息 {i}"), "g1", "bot")
+    assert counter.add(ad, "g1", "bot") == (1, 1)  # forgotten past capacity

@@ -24,7 +24,9 @@ _TRUNC = {"day": "D", "week": "W", "month": "M"}
 # Members who did one of these on a day were active that day (configurable per query).
 DEFAULT_ACTIVE_KINDS = tuple(
     sorted(
-        k.value for k in ActivityKind if k not in (ActivityKind.JOIN, ActivityKind.LEAVE, ActivityKind.VIEW)
+        k.value
+        for k in ActivityKind
+        if k not in (ActivityKind.JOIN, ActivityKind.LEAVE, ActivityKind.VIEW, ActivityKind.TEXT_FLAG)
     )
 )
 INTERACTION_KINDS = tuple(

@@ -104,6 +104,7 @@ def demo_command(
         f"memberships in all (a full run revisits every one)"
     )
     print_models(ctx, sim)
+    print_text(ctx)
     print_summary(ctx, sim)
     print_analytics(ctx, sim)
     from qunyun.cli.demo_platforms import print_platforms  # httpx and the importers only here
@@ -111,6 +112,25 @@ def demo_command(
     print_platforms(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
+
+
+def print_text(ctx: AppContext) -> None:
+    """Step 5 so far: every message read once for topics, sensitive words and spam."""
+    from sqlalchemy import func as sql_func
+
+    from qunyun.cli.lifecycle_cmd import read_new_messages
+    from qunyun.store.tables import alerts, member_topics
+
+    report = read_new_messages(ctx)
+    with ctx.engine.connect() as conn:
+        counted = conn.execute(select(alerts.c.kind, sql_func.count()).group_by(alerts.c.kind))
+        kinds = {str(row[0]): int(row[1]) for row in counted}
+        tagged = conn.execute(select(sql_func.count(sql_func.distinct(member_topics.c.member_id)))).scalar()
+    shown = ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items())) or "none"
+    console.print(
+        f"text: {report.messages:,} messages read once (topics, sensitive words, spam); {tagged:,} members "
+        f"have interest tags; alerts: {shown} — see `qunyun topics`, `qunyun alerts`, `qunyun member ID`"
+    )
 
 
 def print_models(ctx: AppContext, sim: "Simulator") -> None:

@@ -16,6 +16,7 @@ from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last
 
 if TYPE_CHECKING:
     from qunyun.lifecycle.science import CommunityModels
+    from qunyun.lifecycle.text_refresh import TextReport
 
 
 def replay_refresh(
@@ -92,6 +93,7 @@ def refresh_command(
     last = reports[-1]
     transitions = sum(r.transitions for r in reports)
     models = refit_models_if_due(ctx, last.as_of)
+    text = read_new_messages(ctx)
     if as_json:
         print_json(
             {
@@ -99,6 +101,7 @@ def refresh_command(
                 "runs": len(reports),
                 "mode": last.mode,
                 "models_refitted": models is not None,
+                "text": {"messages": text.messages, "flags": text.flags, "alerts": text.alerts},
                 "memberships": last.memberships,
                 "transitions": transitions,
                 "segments": last.segments,
@@ -113,8 +116,18 @@ def refresh_command(
         )
     console.print(
         f"refreshed ({last.mode}) {last.memberships:,} memberships as of {when(last.as_of, zone)} "
-        f"({len(reports)} run(s), {transitions:,} transitions recorded)"
+        f"({len(reports)} run(s), {transitions:,} transitions recorded); "
+        f"text: {text.messages:,} new messages read, {text.flags:,} flags, {text.alerts:,} alerts"
     )
+
+
+def read_new_messages(ctx: AppContext) -> "TextReport":
+    """The text pass: sentiment, topics, sensitive words and spam of messages not read before."""
+    from qunyun.lifecycle.text_models import text_models  # jieba, OpenCC, the automata: only here
+    from qunyun.lifecycle.text_refresh import refresh_text
+
+    with err_console.status("reading new messages (topics, sensitive words, spam)…"):
+        return refresh_text(ctx.engine, ctx.workspace_id, ctx.clock, text_models(ctx.settings))
 
 
 def segments_command(

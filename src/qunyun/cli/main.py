@@ -5,6 +5,7 @@ import sys
 import typer
 from rich.text import Text
 
+from qunyun.cli.alerts_cmd import alerts_command
 from qunyun.cli.analytics_cmd import analytics_app
 from qunyun.cli.connect_cmd import connect_app, send_command
 from qunyun.cli.content_cmd import content_command, hours_command
@@ -49,6 +50,7 @@ app.command("send")(send_command)
 app.command("serve-hooks")(serve_hooks_command)
 app.add_typer(wecom_app, name="wecom")
 app.command("topics")(topics_command)
+app.command("alerts")(alerts_command)
 
 
 def main() -> None:

@@ -222,6 +222,9 @@ def _print_profile(profile: dict[str, Any], ctx: AppContext) -> None:
             f"({money(st['spend_minor']) or '0'})"
         )
         _print_scores(st, ctx)
+    for tag in profile.get("interests", []):
+        why = " / ".join(f"“{r['text'][:30]}”({r['keyword']})" for r in tag["reasons"])
+        console.print(f"  interest [bold]{tag['topic']}[/] {tag['score']:.2f} ({tag['community']}) ← {why}")
     last = profile["last_activity"]
     if last:
         text = f" “{last['text'][:60]}”" if last.get("text") else ""

@@ -21,6 +21,9 @@ class ActivityKind(StrEnum):
     REFERRAL = "referral"
     EVENT_ATTEND = "event_attend"
     COMPLAINT = "complaint"
+    # Written by Qunyun, not by a member: a sensitive word or spam signal found in one of
+    # their messages (text = "category:term", reply_to = the message's activity id).
+    TEXT_FLAG = "text_flag"
 
 
 # "Spoke": the operator's notion of a message (发言). Replies are messages too.

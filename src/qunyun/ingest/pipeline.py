@@ -21,24 +21,11 @@ from qunyun.ingest.rows import RowDefaults, RowProblem, parse_or_problem
 from qunyun.ingest.sources import RawRow, RowSource
 from qunyun.store.bulk import insert_ignoring_conflicts
 from qunyun.store.identity import IdentityDirectory, IdentityKey
-from qunyun.store.tables import activities, import_runs
+from qunyun.store.tables import ACTIVITY_INSERT_COLUMNS, activities, import_runs
 from qunyun.store.types import encode_utc
 from qunyun.store.workspace import ensure_community
 
-STORED_COLUMNS = (
-    "community_id",
-    "identity_id",
-    "kind",
-    "occurred_at",
-    "text",
-    "amount_minor",
-    "currency",
-    "reference_id",
-    "reply_to",
-    "source",
-    "idempotency_key",
-    "ingested_at",
-)
+STORED_COLUMNS = ACTIVITY_INSERT_COLUMNS
 _MAX_PROBLEMS_SHOWN = 20
 
 

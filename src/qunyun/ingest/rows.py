@@ -37,7 +37,8 @@ KIND_ALIASES: dict[str, ActivityKind] = {
     "参加活动": ActivityKind.EVENT_ATTEND,
     "投诉": ActivityKind.COMPLAINT,
 }
-_KINDS = {kind.value: kind for kind in ActivityKind} | KIND_ALIASES
+# text_flag is written by Qunyun itself (docs/text.md), never imported.
+_KINDS = {kind.value: kind for kind in ActivityKind if kind is not ActivityKind.TEXT_FLAG} | KIND_ALIASES
 _PLATFORMS = {p.value: p for p in Platform}
 _MAX_ID = 200
 _MAX_TEXT = 20_000

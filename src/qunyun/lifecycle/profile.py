@@ -8,7 +8,15 @@ from qunyun.errors import NotFoundError
 from qunyun.privacy import PiiProtector
 from qunyun.store import contacts as contact_store
 from qunyun.store.merges import resolve_live_member
-from qunyun.store.tables import activities, communities, identities, member_scores, member_state, members
+from qunyun.store.tables import (
+    activities,
+    communities,
+    identities,
+    member_scores,
+    member_state,
+    member_topics,
+    members,
+)
 
 
 def find_member(conn: Connection, workspace_id: int, ref: str) -> int:
@@ -73,7 +81,25 @@ def member_profile(
         "contacts": _contacts(conn, member_id, protector, reveal),
         "communities": _states(conn, member_id),
         "last_activity": _last_activity(conn, member_id),
+        "interests": _interests(conn, member_id),
     }
+
+
+def _interests(conn: Connection, member_id: int) -> list[dict[str, Any]]:
+    """Interest tags, strongest first, each with the messages that led to it (docs/text.md)."""
+    rows = conn.execute(
+        select(
+            communities.c.external_id.label("community"),
+            member_topics.c.topic,
+            member_topics.c.score,
+            member_topics.c.as_of,
+            member_topics.c.reasons,
+        )
+        .join(communities, communities.c.id == member_topics.c.community_id)
+        .where(member_topics.c.member_id == member_id)
+        .order_by(member_topics.c.score.desc(), member_topics.c.topic)
+    )
+    return [dict(r._mapping) for r in rows]
 
 
 def _contacts(

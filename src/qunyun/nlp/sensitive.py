@@ -96,6 +96,13 @@ class SensitiveWords:
         text = resources.files("qunyun.nlp.data").joinpath("sensitive_words.toml").read_text(encoding="utf-8")
         return cls.from_toml(text, "qunyun/nlp/data/sensitive_words.toml")
 
+    def extended(self, other: "SensitiveWords") -> "SensitiveWords":
+        """This lexicon with another's categories and terms added (the operator's file on the default)."""
+        merged: dict[str, list[str]] = {c: list(t) for c, t in self.categories.items()}
+        for category, terms in other.categories.items():
+            merged.setdefault(category, []).extend(t for t in terms if t not in merged[category])
+        return SensitiveWords(merged)
+
     def find(self, normalized_text: str) -> list[WordHit]:
         """Hits in text already passed through `normalize` (one per term, first occurrence)."""
         squeezed, gaps = _compact_with_gaps(normalized_text)

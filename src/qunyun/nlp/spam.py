@@ -40,26 +40,28 @@ def spam_signals(text: NormalizedText) -> list[SpamSignal]:
 
 
 class RepeatCounter:
-    """Counts near-identical texts (same normalised form) across members and communities.
+    """Counts near-identical texts (same normalised form) per member and across communities.
 
-    Memory is bounded: the least recently seen texts are forgotten past `capacity`.
-    Short texts (acknowledgements such as "收到", "+1") are never counted: repeating
-    them is what groups do, not spam.
+    Spam is one account posting the same text again and again, or the same text turning
+    up in many groups; different members asking the same ordinary question is not. Memory
+    is bounded: the least recently seen texts are forgotten past `capacity`. Short texts
+    (acknowledgements such as "收到", "+1") are never counted.
     """
 
     def __init__(self, min_chars: int = 8, capacity: int = 200_000) -> None:
         self.min_chars = min_chars
         self.capacity = capacity
-        self._seen: OrderedDict[str, tuple[int, set[str]]] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[dict[str, int], set[str]]] = OrderedDict()
 
-    def add(self, text: NormalizedText, community: str) -> tuple[int, int]:
-        """Record one post; returns (times seen, communities seen in), this post included."""
+    def add(self, text: NormalizedText, community: str, member: str) -> tuple[int, int]:
+        """Record one post; returns (times this member posted it, communities it was seen in)."""
         if len(text.text) < self.min_chars:
             return 0, 0
         key = hashlib.blake2b(text.text.encode(), digest_size=12).hexdigest()
-        count, places = self._seen.pop(key, (0, set()))
+        by_member, places = self._seen.pop(key, ({}, set()))
+        by_member[member] = by_member.get(member, 0) + 1
         places.add(community)
-        self._seen[key] = (count + 1, places)
+        self._seen[key] = (by_member, places)
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
-        return count + 1, len(places)
+        return by_member[member], len(places)

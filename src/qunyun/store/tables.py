@@ -98,6 +98,23 @@ contacts = Table(
     Index(None, "workspace_id", "kind", "pseudonym"),
 )
 
+# The columns a bulk insert of activities fills, in order (ingest, and the text pass's flags).
+ACTIVITY_INSERT_COLUMNS = (
+    "community_id",
+    "identity_id",
+    "kind",
+    "occurred_at",
+    "text",
+    "amount_minor",
+    "currency",
+    "reference_id",
+    "reply_to",
+    "source",
+    "idempotency_key",
+    "ingested_at",
+)
+
+
 activities = Table(
     "activities",
     metadata,
@@ -321,4 +338,60 @@ inbound_events = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("activities", Integer, nullable=False, default=0),
+)
+
+# Text intelligence (Step 5): what each message says, per member topics, alerts.
+message_text = Table(
+    "message_text",
+    metadata,
+    Column("activity_id", ForeignKey("activities.id"), primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column("sentiment", String(8)),  # positive | neutral | negative; NULL without a model
+    Column("sentiment_score", Float),  # P(positive) - P(negative), in [-1, 1]
+    Column("topics", JSON, nullable=False),  # [[topic, keyword], …]
+    Column("flags", JSON, nullable=False),  # [{"kind", "category", "term"}, …]
+    Column("processed_at", UtcDateTime, nullable=False),
+    Index(None, "community_id", "activity_id"),
+)
+
+member_topics = Table(
+    "member_topics",
+    metadata,
+    Column("community_id", ForeignKey("communities.id"), primary_key=True),
+    Column("member_id", ForeignKey("members.id"), primary_key=True),
+    Column("topic", String(60), primary_key=True),
+    Column("score", Float, nullable=False),  # decayed count as of `as_of` (docs/text.md)
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("reasons", JSON, nullable=False),  # the messages behind it, strongest first
+    Index(None, "member_id"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("community_id", ForeignKey("communities.id"), nullable=False),
+    Column(
+        "kind", String(30), nullable=False
+    ),  # negative_message | complaint | sensitive_word | spam | negative_rise
+    Column("severity", String(10), nullable=False),  # info | warning | critical
+    Column("member_id", ForeignKey("members.id")),
+    Column("activity_id", ForeignKey("activities.id")),
+    Column("detail", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(12), nullable=False, default="open"),  # open | acknowledged
+    Column("dedupe_key", String(120), nullable=False),
+    UniqueConstraint("workspace_id", "dedupe_key"),
+    Index(None, "workspace_id", "status", "occurred_at"),
+)
+
+text_state = Table(
+    "text_state",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("last_activity_id", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
