@@ -39,8 +39,10 @@ bench: install  ## 1M members / 20M activities: import, refresh, analytics, mode
 	$(PY) benchmarks/bench_formats.py
 	$(PY) benchmarks/bench_text.py
 
-eval: install  ## rules vs lifecycle models on the simulator's ground truth
+eval: install  ## rules vs lifecycle models, and interest tags, on the simulator's truth; sentiment on the dev set
 	$(PY) evals/churn_eval.py
+	$(PY) evals/interest_eval.py
+	$(PY) evals/sentiment_eval.py
 
 lock: uv  ## re-pin requirements.lock from pyproject.toml (with the dev and spark extras)
 	$(UV) pip compile --quiet pyproject.toml --extra dev --extra spark --generate-hashes --no-header -o requirements.lock

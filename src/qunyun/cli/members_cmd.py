@@ -12,6 +12,7 @@ from qunyun.domain import Segment, Stage
 from qunyun.errors import PrivacyError
 from qunyun.lifecycle.model_views import outlook, score_of
 from qunyun.lifecycle.profile import find_member, member_profile
+from qunyun.lifecycle.refresh import last_refresh
 from qunyun.lifecycle.views import StateFilter, list_members
 from qunyun.store import audit
 from qunyun.store.merges import find_member_merge, merge_members, unmerge
@@ -169,7 +170,11 @@ def member_command(
     ctx = AppContext.create(db, config)
     with ctx.engine.begin() as conn:
         member_id = find_member(conn, ctx.workspace_id, ref)
-        profile = member_profile(conn, ctx.workspace_id, member_id, _protector(ctx), reveal)
+        # Behaviour over the 90 days before the last refresh (the simulated demo ends in the past).
+        as_of = last_refresh(conn, ctx.workspace_id) or ctx.clock.now()
+        profile = member_profile(
+            conn, ctx.workspace_id, member_id, _protector(ctx), reveal, (as_of, ctx.settings.zone)
+        )
         audit.record(
             conn,
             workspace_id=ctx.workspace_id,
@@ -222,6 +227,8 @@ def _print_profile(profile: dict[str, Any], ctx: AppContext) -> None:
             f"({money(st['spend_minor']) or '0'})"
         )
         _print_scores(st, ctx)
+    for tag in profile.get("behaviour", []):
+        console.print(f"  behaviour [bold]{tag['tag']}[/] ← {tag['reason']}")
     for tag in profile.get("interests", []):
         why = " / ".join(f"“{r['text'][:30]}”({r['keyword']})" for r in tag["reasons"])
         console.print(f"  interest [bold]{tag['topic']}[/] {tag['score']:.2f} ({tag['community']}) ← {why}")

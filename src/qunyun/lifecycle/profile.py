@@ -1,10 +1,13 @@
 """One member, everything we know: identities, contacts (masked), state per community."""
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from qunyun.errors import NotFoundError
+from qunyun.lifecycle.behaviour import behaviour_tags
 from qunyun.privacy import PiiProtector
 from qunyun.store import contacts as contact_store
 from qunyun.store.merges import resolve_live_member
@@ -54,6 +57,7 @@ def member_profile(
     member_id: int,
     protector: PiiProtector | None,
     reveal: bool = False,
+    behaviour_as_of: tuple[datetime, ZoneInfo] | None = None,
 ) -> dict[str, Any]:
     row = conn.execute(
         select(members).where(members.c.id == member_id, members.c.workspace_id == workspace_id)
@@ -82,6 +86,7 @@ def member_profile(
         "communities": _states(conn, member_id),
         "last_activity": _last_activity(conn, member_id),
         "interests": _interests(conn, member_id),
+        "behaviour": behaviour_tags(conn, member_id, *behaviour_as_of) if behaviour_as_of else [],
     }
 
 
