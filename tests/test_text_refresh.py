@@ -9,8 +9,11 @@ from sqlalchemy import Engine, func, select, update
 
 from conftest import T0
 from helpers import row, run_import, write_csv
+from qunyun.config import load_settings
 from qunyun.domain import FixedClock
+from qunyun.lifecycle.text_models import text_models
 from qunyun.lifecycle.text_refresh import TextModels, refresh_text
+from qunyun.nlp.interests import TextEvent, interest_tags
 from qunyun.nlp.sensitive import SensitiveWords
 from qunyun.nlp.topics import TopicLexicon
 from qunyun.store.tables import activities, alerts, identities, member_topics, members, message_text
@@ -98,6 +101,36 @@ def test_flags_alerts_and_topics(engine: Engine, workspace_id: int, tmp_path: Pa
     assert score == pytest.approx(1 + 0.5 ** (10 / 30) + 0.5 ** (20 / 30))
 
 
+def test_what_a_member_reacts_to_counts_half(engine: Engine, workspace_id: int, tmp_path: Path) -> None:
+    rows = [
+        row("2026-06-01T10:00:00+00:00", "u1", "message", "新镜头到了", reference_id="m1"),
+        row("2026-06-01T12:00:00+00:00", "u2", "reaction", "👍", reply_to="m1"),
+        row(
+            "2026-06-01T13:00:00+00:00", "u3", "reaction", "👍", reply_to="unknown"
+        ),  # a message we never saw
+    ]
+    _import(engine, workspace_id, tmp_path, "r.csv", rows)
+    report = refresh_text(engine, workspace_id, FixedClock(T0 + 30 * DAY), _models())
+    assert (report.messages, report.reactions) == (1, 2)
+    with engine.connect() as conn:
+        tags = {
+            (r.external_id, r.topic): (r.score, r.reasons)
+            for r in conn.execute(
+                select(
+                    identities.c.external_id,
+                    member_topics.c.topic,
+                    member_topics.c.score,
+                    member_topics.c.reasons,
+                ).join(identities, identities.c.member_id == member_topics.c.member_id)
+            )
+        }
+    assert set(tags) == {("u1", "摄影"), ("u2", "摄影")}
+    score, reasons = tags[("u2", "摄影")]
+    assert score == pytest.approx(0.5)
+    assert reasons[0]["reacted"] is True
+    assert reasons[0]["text"] == "新镜头到了"
+
+
 def test_negative_messages_and_a_negative_rise(engine: Engine, workspace_id: int, tmp_path: Path) -> None:
     start = datetime(2026, 6, 1, tzinfo=UTC)
     calm = [
@@ -117,3 +150,62 @@ def test_negative_messages_and_a_negative_rise(engine: Engine, workspace_id: int
     assert kinds.count("negative_rise") == 1
     assert sentiments.count("negative") == 6
     assert report.alerts == 7
+
+
+def test_incremental_passes_equal_one_recompute(
+    engine: Engine, workspace_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("qunyun.lifecycle.text_refresh.BATCH", 3)  # many small batches
+    texts = ["新镜头到了", "周末去跑步", "这本小说好看", "构图怎么调", "健身打卡", "拍照技巧", "读书会见"]
+    rows = [
+        row(f"2026-06-{1 + i:02d}T0{i % 10}:00:00+00:00", f"u{i % 3}", "message", texts[i % len(texts)])
+        for i in range(21)
+    ]
+    for part in range(3):
+        _import(engine, workspace_id, tmp_path, f"p{part}.csv", rows[part * 7 : (part + 1) * 7])
+        refresh_text(engine, workspace_id, FixedClock(T0 + 40 * DAY), _models())
+    lexicon = TopicLexicon.default()
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(
+                identities.c.external_id, member_topics.c.topic, member_topics.c.score, member_topics.c.as_of
+            ).join(identities, identities.c.member_id == member_topics.c.member_id)
+        ).all()
+    assert stored
+    for member, topic, score, as_of in stored:
+        events = [
+            TextEvent(str(i), datetime.fromisoformat(r["occurred_at"]), r["text"])
+            for i, r in enumerate(rows)
+            if r["member"] == member
+        ]
+        expected = {t.topic: t.score for t in interest_tags(events, as_of, lexicon, min_score=0)}
+        assert score == pytest.approx(expected[topic]), (member, topic)
+
+
+def test_an_edited_lexicon_applies_from_the_next_pass(
+    engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    lexicon_file = tmp_path / "topics.toml"
+    lexicon_file.write_text('["咖啡"]\nkeywords = ["拿铁"]\n', encoding="utf-8")
+    settings = load_settings(None, environ={"QUNYUN_TEXT__TOPICS_FILE": str(lexicon_file)})
+    _import(
+        engine,
+        workspace_id,
+        tmp_path,
+        "a.csv",
+        [row("2026-06-01T10:00:00+00:00", "u1", "message", "手冲真香")],
+    )
+    refresh_text(engine, workspace_id, FixedClock(T0 + 30 * DAY), text_models(settings))
+    lexicon_file.write_text('["咖啡"]\nkeywords = ["拿铁", "手冲"]\n', encoding="utf-8")
+    _import(
+        engine,
+        workspace_id,
+        tmp_path,
+        "b.csv",
+        [row("2026-06-02T10:00:00+00:00", "u1", "message", "手冲第二杯")],
+    )
+    refresh_text(engine, workspace_id, FixedClock(T0 + 31 * DAY), text_models(settings))
+    with engine.connect() as conn:
+        [(topic, score)] = conn.execute(select(member_topics.c.topic, member_topics.c.score)).all()
+    assert topic == "咖啡"
+    assert score == pytest.approx(1.0)  # only the message read after the edit; past messages are not re-read

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from qunyun.domain import MESSAGE_KINDS, ActivityKind, Clock
-from qunyun.nlp.interests import MAX_REASONS, decay
+from qunyun.nlp.interests import MAX_REASONS, REACTION_WEIGHT, decay
 from qunyun.nlp.normalize import normalize
 from qunyun.nlp.sensitive import SensitiveWords
 from qunyun.nlp.spam import RepeatCounter, spam_signals
@@ -45,6 +45,9 @@ from qunyun.store.tables import (
 from qunyun.store.types import encode_utc
 
 BATCH = 5_000
+# Messages are read for everything; reactions for the interests of who reacted (docs/text.md).
+_MESSAGE_KINDS = frozenset(k.value for k in MESSAGE_KINDS)
+_READ_KINDS = sorted(_MESSAGE_KINDS | {ActivityKind.REACTION.value})
 # One message raises an alert only when strongly negative and not a question: on the simulated
 # community a -0.6 cut alerted on 9% of messages, mostly questions ("孩子挑食有什么办法吗？").
 NEGATIVE_ALERT_SCORE = -0.9
@@ -79,6 +82,7 @@ class TextReport:
     flags: int = 0
     alerts: int = 0
     tagged_members: int = 0
+    reactions: int = 0
     last_activity_id: int = 0
 
 
@@ -91,6 +95,8 @@ class _Message:
     occurred_at: datetime
     text: str
     is_staff: bool
+    kind: str = ActivityKind.MESSAGE.value
+    reply_to: str | None = None
 
 
 @dataclass
@@ -98,7 +104,8 @@ class _Batch:
     text_rows: list[tuple[Any, ...]] = field(default_factory=list)
     flag_rows: list[tuple[Any, ...]] = field(default_factory=list)
     alert_rows: list[dict[str, Any]] = field(default_factory=list)
-    topic_hits: dict[tuple[int, int], list[tuple[str, str, _Message]]] = field(
+    # (topic, keyword, the message (for a reaction: the message reacted to, at the reaction's time), weight)
+    topic_hits: dict[tuple[int, int], list[tuple[str, str, _Message, float]]] = field(
         default_factory=lambda: defaultdict(list)
     )
 
@@ -118,15 +125,17 @@ def _next_messages(conn: Connection, workspace_id: int, after: int, cutoff: date
             activities.c.identity_id,
             identities.c.member_id,
             activities.c.occurred_at,
-            activities.c.text,
+            func.coalesce(activities.c.text, "").label("text"),
             (members.c.is_staff | members.c.is_bot).label("is_staff"),
+            activities.c.kind,
+            activities.c.reply_to,
         )
         .join(identities, identities.c.id == activities.c.identity_id)
         .join(members, members.c.id == identities.c.member_id)
         .where(
             identities.c.workspace_id == workspace_id,
             activities.c.id > after,
-            activities.c.kind.in_([k.value for k in MESSAGE_KINDS]),
+            activities.c.kind.in_(_READ_KINDS),
             activities.c.ingested_at <= cutoff,
         )
         .order_by(activities.c.id)
@@ -172,6 +181,8 @@ def _process(
 ) -> None:
     dialect = conn.dialect.name
     now = encode_utc(clock.now(), dialect)
+    reactions = [m for m in batch if m.kind not in _MESSAGE_KINDS]
+    batch = [m for m in batch if m.kind in _MESSAGE_KINDS]
     normalized = [normalize(m.text) for m in batch]
     moods = (
         models.sentiment.predict([n.text for n in normalized]) if models.sentiment else [None] * len(batch)
@@ -201,17 +212,58 @@ def _process(
             )
         )
         for topic, keyword in topics:
-            out.topic_hits[(message.community_id, message.member_id)].append((topic, keyword, message))
+            out.topic_hits[(message.community_id, message.member_id)].append((topic, keyword, message, 1.0))
         _flag_activities(out, message, flags, dialect, now)
         if not message.is_staff:
             _alerts(out, workspace_id, message, flags, score)
+    _reacted_topics(conn, out, reactions, models.lexicon)
     _write(conn, out)
     report.messages += len(batch)
+    report.reactions += len(reactions)
     report.flags += len(out.flag_rows)
     report.alerts += _insert_alerts(conn, out.alert_rows, clock)
     report.tagged_members += _update_topics(conn, out.topic_hits, models.half_life_days)
-    if models.sentiment:
+    if models.sentiment and batch:
         report.alerts += _negative_rise(conn, workspace_id, {m.community_id for m in batch}, batch[-1], clock)
+
+
+def _reacted_topics(conn: Connection, out: _Batch, reactions: list[_Message], lexicon: TopicLexicon) -> None:
+    """What a member reacted to counts for their interests at REACTION_WEIGHT, dated at the reaction."""
+    wanted = {(r.community_id, r.reply_to) for r in reactions if r.reply_to}
+    if not wanted:
+        return
+    targets: dict[tuple[int, str], str] = {}
+    for community_id in {c for c, _ in wanted}:
+        references = sorted(ref for c, ref in wanted if c == community_id and ref)
+        for start in range(0, len(references), 500):
+            rows = conn.execute(
+                select(activities.c.reference_id, activities.c.text).where(
+                    activities.c.community_id == community_id,
+                    activities.c.reference_id.in_(references[start : start + 500]),
+                    activities.c.kind.in_(sorted(_MESSAGE_KINDS)),
+                    activities.c.text.is_not(None),
+                )
+            )
+            targets.update({(community_id, str(ref)): str(text) for ref, text in rows})
+    for reaction in reactions:
+        text = targets.get((reaction.community_id, reaction.reply_to or ""))
+        if not text:
+            continue
+        reacted = _Message(
+            reaction.activity_id,
+            reaction.community_id,
+            reaction.identity_id,
+            reaction.member_id,
+            reaction.occurred_at,
+            text,
+            reaction.is_staff,
+            reaction.kind,
+            reaction.reply_to,
+        )
+        for hit in lexicon.find(normalize(text).text):
+            out.topic_hits[(reaction.community_id, reaction.member_id)].append(
+                (hit.topic, hit.keyword, reacted, REACTION_WEIGHT)
+            )
 
 
 def _flag_activities(
@@ -321,7 +373,7 @@ def _insert_alerts(conn: Connection, rows: list[dict[str, Any]], clock: Clock) -
 
 
 def _update_topics(
-    conn: Connection, hits: dict[tuple[int, int], list[tuple[str, str, _Message]]], half_life: float
+    conn: Connection, hits: dict[tuple[int, int], list[tuple[str, str, _Message, float]]], half_life: float
 ) -> int:
     """Carry each member's stored topic scores forward to their newest message and add the new ones."""
     for (community_id, member_id), found in hits.items():
@@ -333,26 +385,29 @@ def _update_topics(
                 )
             )
         }
-        by_topic: dict[str, list[tuple[str, _Message]]] = defaultdict(list)
-        for topic, keyword, message in found:
-            by_topic[topic].append((keyword, message))
+        by_topic: dict[str, list[tuple[str, _Message, float]]] = defaultdict(list)
+        for topic, keyword, message, weight in found:
+            by_topic[topic].append((keyword, message, weight))
         rows = []
         for topic, entries in by_topic.items():
-            newest = max(m.occurred_at for _, m in entries)
+            newest = max(m.occurred_at for _, m, _ in entries)
             old = stored.get(topic)
             as_of = max(newest, old.as_of) if old else newest
             score = decay(old.score, old.as_of, as_of, half_life) if old else 0.0
-            score += sum(decay(1.0, m.occurred_at, as_of, half_life) for _, m in entries)
+            score += sum(decay(weight, m.occurred_at, as_of, half_life) for _, m, weight in entries)
             reasons = [
                 {
                     "activity_id": m.activity_id,
                     "at": m.occurred_at.isoformat(),
                     "text": m.text[:120],
                     "keyword": k,
+                    "reacted": weight < 1.0,
                 }
-                for k, m in entries
+                for k, m, weight in entries
             ] + (list(old.reasons) if old else [])
+            # Written before reacted, then newest first (as nlp.interests orders them).
             reasons.sort(key=lambda r: r["at"], reverse=True)
+            reasons.sort(key=lambda r: bool(r.get("reacted")))
             rows.append((community_id, member_id, topic, score, as_of, reasons[:MAX_REASONS]))
         for row in rows:
             values = dict(
