@@ -178,7 +178,9 @@ def test_incremental_passes_equal_one_recompute(
             for i, r in enumerate(rows)
             if r["member"] == member
         ]
-        expected = {t.topic: t.score for t in interest_tags(events, as_of, lexicon, min_score=0)}
+        expected = {
+            t.topic: t.score for t in interest_tags(events, as_of, lexicon, min_score=0, relative_cut=0)
+        }
         assert score == pytest.approx(expected[topic]), (member, topic)
 
 

@@ -53,6 +53,13 @@ def test_interest_scores_decay_and_keep_their_reasons() -> None:
     ]
 
 
+def test_weak_topics_are_not_tags() -> None:
+    events = [TextEvent(f"p{i}", NOW - timedelta(days=i), "今天的构图练习") for i in range(8)]  # 摄影 ~7
+    events.append(TextEvent("q", NOW, "孩子挑食怎么办"))  # 育儿 1: over 0.5, under a quarter of 摄影
+    assert [t.topic for t in interest_tags(events, NOW, LEXICON)] == ["摄影"]
+    assert [t.topic for t in interest_tags(events, NOW, LEXICON, relative_cut=0)] == ["摄影", "育儿"]
+
+
 def test_decay_is_incremental() -> None:
     first = [
         TextEvent("a", NOW - timedelta(days=40), "跑步打卡"),

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, select
 
 from qunyun.errors import NotFoundError
 from qunyun.lifecycle.behaviour import behaviour_tags
+from qunyun.nlp.interests import strong
 from qunyun.privacy import PiiProtector
 from qunyun.store import contacts as contact_store
 from qunyun.store.merges import resolve_live_member
@@ -91,20 +92,32 @@ def member_profile(
 
 
 def _interests(conn: Connection, member_id: int) -> list[dict[str, Any]]:
-    """Interest tags, strongest first, each with the messages that led to it (docs/text.md)."""
-    rows = conn.execute(
-        select(
-            communities.c.external_id.label("community"),
-            member_topics.c.topic,
-            member_topics.c.score,
-            member_topics.c.as_of,
-            member_topics.c.reasons,
+    """Interest tags, strongest first, each with the messages that led to it (docs/text.md).
+
+    Weak topics (under `nlp.interests.strong`'s cuts, per community) are kept in the table but
+    not shown as tags.
+    """
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                communities.c.external_id.label("community"),
+                member_topics.c.topic,
+                member_topics.c.score,
+                member_topics.c.as_of,
+                member_topics.c.reasons,
+            )
+            .join(communities, communities.c.id == member_topics.c.community_id)
+            .where(member_topics.c.member_id == member_id)
+            .order_by(member_topics.c.score.desc(), member_topics.c.topic)
         )
-        .join(communities, communities.c.id == member_topics.c.community_id)
-        .where(member_topics.c.member_id == member_id)
-        .order_by(member_topics.c.score.desc(), member_topics.c.topic)
-    )
-    return [dict(r._mapping) for r in rows]
+    ]
+    shown = []
+    for community in {r["community"] for r in rows}:
+        mine = [r for r in rows if r["community"] == community]
+        keep = strong([(r["topic"], r["score"]) for r in mine])
+        shown += [r for r in mine if r["topic"] in keep]
+    return sorted(shown, key=lambda r: (-r["score"], r["topic"]))
 
 
 def _contacts(
