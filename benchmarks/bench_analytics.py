@@ -237,8 +237,8 @@ def main() -> None:
     url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
     data_end = data_end_of(url) if args.refresh_only else compare_facts(url, args.reuse_mirror)
     as_of = after_last_refresh(url, data_end)
-    # Refresh alone: the lifecycle models (refitted by refresh weekly) are timed on their own.
-    env = {**bench_env(), "QUNYUN_MODELS__ENABLED": "false"}
+    # Refresh alone: the models' refit and the text pass are timed on their own.
+    env = {**bench_env(), "QUNYUN_MODELS__ENABLED": "false", "QUNYUN_TEXT__ENABLED": "false"}
     at = (as_of + timedelta(hours=1)).isoformat()
     full_s, full_rss, full = run_cli(["refresh", "--full", "--as-of", at, "--db", url], env)
     print(

@@ -229,6 +229,7 @@ class HooksConfig(_Section):
 class TextConfig(_Section):
     """Text intelligence (docs/text.md): lexicons operators extend."""
 
+    enabled: bool = True
     topics_file: str | None = None
     sensitive_words_file: str | None = None
     interest_half_life_days: float = Field(30.0, gt=0)

@@ -124,8 +124,10 @@ def refresh_command(
 def read_new_messages(ctx: AppContext) -> "TextReport":
     """The text pass: sentiment, topics, sensitive words and spam of messages not read before."""
     from qunyun.lifecycle.text_models import text_models  # jieba, OpenCC, the automata: only here
-    from qunyun.lifecycle.text_refresh import refresh_text
+    from qunyun.lifecycle.text_refresh import TextReport, refresh_text
 
+    if not ctx.settings.text.enabled:
+        return TextReport()
     with err_console.status("reading new messages (topics, sensitive words, spam)…"):
         return refresh_text(ctx.engine, ctx.workspace_id, ctx.clock, text_models(ctx.settings))
 

@@ -56,6 +56,15 @@ def to_minor_units(amount: str | Decimal, currency: str) -> int:
     return int(scaled)
 
 
+def reference_key(platform: str, community: str, kind: str, reference_id: str) -> str:
+    """The idempotency key of an activity that carries a platform reference (message id, order no.).
+
+    Also how to find such an activity again from its reference alone (a reaction's target).
+    """
+    parts = [platform, community, kind, "ref", reference_id]
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityRecord:
     """A source's account of one activity (all datetimes aware UTC)."""
@@ -84,17 +93,16 @@ class ActivityRecord:
         imported twice — from CSV or JSONL — collapses to one activity.
         """
         if self.reference_id:
-            parts = [self.platform, self.community, self.kind, "ref", self.reference_id]
-        else:
-            parts = [
-                self.platform,
-                self.community,
-                self.member,
-                self.kind,
-                self.occurred_at.isoformat(),
-                self.text or "",
-                str(self.amount_minor if self.amount_minor is not None else ""),
-                self.currency or "",
-            ]
+            return reference_key(self.platform, self.community, self.kind, self.reference_id)
+        parts = [
+            self.platform,
+            self.community,
+            self.member,
+            self.kind,
+            self.occurred_at.isoformat(),
+            self.text or "",
+            str(self.amount_minor if self.amount_minor is not None else ""),
+            self.currency or "",
+        ]
         digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16)
         return digest.hexdigest()

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 
 from qunyun.domain import MESSAGE_KINDS, ActivityKind, Clock
+from qunyun.domain.activity import reference_key
 from qunyun.nlp.interests import MAX_REASONS, REACTION_WEIGHT, decay
 from qunyun.nlp.normalize import normalize
 from qunyun.nlp.sensitive import SensitiveWords
@@ -36,6 +37,7 @@ from qunyun.store.tables import (
     ACTIVITY_INSERT_COLUMNS,
     activities,
     alerts,
+    communities,
     identities,
     member_topics,
     members,
@@ -232,19 +234,36 @@ def _reacted_topics(conn: Connection, out: _Batch, reactions: list[_Message], le
     wanted = {(r.community_id, r.reply_to) for r in reactions if r.reply_to}
     if not wanted:
         return
+    # The reacted-to message is found by its idempotency key (unique index), rebuilt from its
+    # reference: no index on reference ids is needed on the largest table.
+    places = {
+        row.id: (row.platform, row.external_id)
+        for row in conn.execute(
+            select(communities.c.id, communities.c.platform, communities.c.external_id).where(
+                communities.c.id.in_(sorted({c for c, _ in wanted}))
+            )
+        )
+    }
+    keys: dict[tuple[str, str], tuple[int, str]] = {}
+    for community_id, reference in wanted:
+        platform, external = places[community_id]
+        for kind in _MESSAGE_KINDS:
+            keys[(platform, reference_key(platform, external, kind, str(reference)))] = (
+                community_id,
+                str(reference),
+            )
     targets: dict[tuple[int, str], str] = {}
-    for community_id in {c for c, _ in wanted}:
-        references = sorted(ref for c, ref in wanted if c == community_id and ref)
-        for start in range(0, len(references), 500):
+    for platform in {p for p, _ in keys}:
+        wanted_keys = sorted(k for p, k in keys if p == platform)
+        for start in range(0, len(wanted_keys), 500):
             rows = conn.execute(
-                select(activities.c.reference_id, activities.c.text).where(
-                    activities.c.community_id == community_id,
-                    activities.c.reference_id.in_(references[start : start + 500]),
-                    activities.c.kind.in_(sorted(_MESSAGE_KINDS)),
+                select(activities.c.idempotency_key, activities.c.text).where(
+                    activities.c.source == platform,
+                    activities.c.idempotency_key.in_(wanted_keys[start : start + 500]),
                     activities.c.text.is_not(None),
                 )
             )
-            targets.update({(community_id, str(ref)): str(text) for ref, text in rows})
+            targets.update({keys[(platform, key)]: str(text) for key, text in rows})
     for reaction in reactions:
         text = targets.get((reaction.community_id, reaction.reply_to or ""))
         if not text:
@@ -376,22 +395,16 @@ def _update_topics(
     conn: Connection, hits: dict[tuple[int, int], list[tuple[str, str, _Message, float]]], half_life: float
 ) -> int:
     """Carry each member's stored topic scores forward to their newest message and add the new ones."""
+    stored = _stored_topics(conn, hits)
+    fresh: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for (community_id, member_id), found in hits.items():
-        stored = {
-            row.topic: row
-            for row in conn.execute(
-                select(member_topics).where(
-                    member_topics.c.community_id == community_id, member_topics.c.member_id == member_id
-                )
-            )
-        }
         by_topic: dict[str, list[tuple[str, _Message, float]]] = defaultdict(list)
         for topic, keyword, message, weight in found:
             by_topic[topic].append((keyword, message, weight))
-        rows = []
         for topic, entries in by_topic.items():
+            old = stored.get((community_id, member_id, topic))
             newest = max(m.occurred_at for _, m, _ in entries)
-            old = stored.get(topic)
             as_of = max(newest, old.as_of) if old else newest
             score = decay(old.score, old.as_of, as_of, half_life) if old else 0.0
             score += sum(decay(weight, m.occurred_at, as_of, half_life) for _, m, weight in entries)
@@ -408,24 +421,46 @@ def _update_topics(
             # Written before reacted, then newest first (as nlp.interests orders them).
             reasons.sort(key=lambda r: r["at"], reverse=True)
             reasons.sort(key=lambda r: bool(r.get("reacted")))
-            rows.append((community_id, member_id, topic, score, as_of, reasons[:MAX_REASONS]))
-        for row in rows:
-            values = dict(
-                zip(("community_id", "member_id", "topic", "score", "as_of", "reasons"), row, strict=True)
+            row = {"c": community_id, "m": member_id, "t": topic, "score": score, "as_of": as_of}
+            (changed if old else fresh).append(row | {"reasons": reasons[:MAX_REASONS]})
+    if fresh:
+        conn.execute(
+            insert(member_topics),
+            [
+                {"community_id": r["c"], "member_id": r["m"], "topic": r["t"]}
+                | {k: r[k] for k in ("score", "as_of", "reasons")}
+                for r in fresh
+            ],
+        )
+    if changed:
+        conn.execute(
+            member_topics.update()
+            .where(
+                member_topics.c.community_id == bindparam("c"),
+                member_topics.c.member_id == bindparam("m"),
+                member_topics.c.topic == bindparam("t"),
             )
-            if row[2] in stored:
-                conn.execute(
-                    member_topics.update()
-                    .where(
-                        member_topics.c.community_id == community_id,
-                        member_topics.c.member_id == member_id,
-                        member_topics.c.topic == row[2],
-                    )
-                    .values(score=values["score"], as_of=values["as_of"], reasons=values["reasons"])
-                )
-            else:
-                conn.execute(insert(member_topics).values(**values))
+            .values(score=bindparam("score"), as_of=bindparam("as_of"), reasons=bindparam("reasons")),
+            changed,
+        )
     return len(hits)
+
+
+def _stored_topics(
+    conn: Connection, hits: dict[tuple[int, int], list[tuple[str, str, _Message, float]]]
+) -> dict[tuple[int, int, str], Any]:
+    """The stored topic rows of the batch's members, in a few queries (not one per member)."""
+    wanted = set(hits)
+    member_ids = sorted({member for _, member in wanted})
+    found: dict[tuple[int, int, str], Any] = {}
+    for start in range(0, len(member_ids), 500):
+        rows = conn.execute(
+            select(member_topics).where(member_topics.c.member_id.in_(member_ids[start : start + 500]))
+        )
+        for row in rows:
+            if (row.community_id, row.member_id) in wanted:
+                found[(row.community_id, row.member_id, row.topic)] = row
+    return found
 
 
 def _negative_rise(
