@@ -71,7 +71,7 @@ def test_operators_extend_the_lexicon(tmp_path: object) -> None:
         ("competitor", "某某商城")
     ]
     assert custom.find(normalize("moumoushangcheng").text)[0].term == "某某商城"  # pinyin of the new term
-    with pytest.raises(ValueError, match=r"qunyun.toml: \[bad\] needs terms"):
+    with pytest.raises(ValueError, match=r"qunyun.toml: \[\"bad\"\] needs terms"):
         SensitiveWords.from_toml('[bad]\nterms = "x"\n', "qunyun.toml")
     assert SensitiveWords.from_mapping({}).find("anything") == []
 

@@ -10,15 +10,14 @@ finds "s b", "S.B." and "SB" but not the middle of "isbest", and "fuck" finds
 "fuck this".
 """
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import ahocorasick
 from pypinyin import lazy_pinyin
 
+from qunyun.nlp.lexicon_file import packaged_lexicon, parse_lexicon, read_lexicon
 from qunyun.nlp.normalize import normalize
 
 _CJK_RANGES = (("\u4e00", "\u9fff"), ("\u3400", "\u4dbf"))
@@ -75,26 +74,15 @@ class SensitiveWords:
 
     @classmethod
     def from_toml(cls, text: str, where: str) -> "SensitiveWords":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{where}: {exc}") from exc
-        lexicon: dict[str, list[str]] = {}
-        for category, section in data.items():
-            terms = section.get("terms") if isinstance(section, dict) else None
-            if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-                raise ValueError(f'{where}: [{category}] needs terms = ["…", …]')
-            lexicon[category] = terms
-        return cls(lexicon)
+        return cls(parse_lexicon(text, where, "terms"))
 
     @classmethod
     def from_file(cls, path: Path) -> "SensitiveWords":
-        return cls.from_toml(path.read_text(encoding="utf-8"), str(path))
+        return cls(read_lexicon(path, "terms"))
 
     @classmethod
     def default(cls) -> "SensitiveWords":
-        text = resources.files("qunyun.nlp.data").joinpath("sensitive_words.toml").read_text(encoding="utf-8")
-        return cls.from_toml(text, "qunyun/nlp/data/sensitive_words.toml")
+        return cls(packaged_lexicon("sensitive_words.toml", "terms"))
 
     def extended(self, other: "SensitiveWords") -> "SensitiveWords":
         """This lexicon with another's categories and terms added (the operator's file on the default)."""

@@ -7,14 +7,13 @@ lexicon is the operator's to tune, and the reason shown with each tag says
 which word led to it.
 """
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import ahocorasick
 
+from qunyun.nlp.lexicon_file import packaged_lexicon, parse_lexicon, read_lexicon
 from qunyun.nlp.normalize import normalize
 
 
@@ -46,26 +45,15 @@ class TopicLexicon:
 
     @classmethod
     def from_toml(cls, text: str, where: str) -> "TopicLexicon":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{where}: {exc}") from exc
-        lexicon: dict[str, list[str]] = {}
-        for topic, section in data.items():
-            keywords = section.get("keywords") if isinstance(section, dict) else None
-            if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-                raise ValueError(f'{where}: ["{topic}"] needs keywords = ["…", …]')
-            lexicon[topic] = keywords
-        return cls(lexicon)
+        return cls(parse_lexicon(text, where, "keywords"))
 
     @classmethod
     def from_file(cls, path: Path) -> "TopicLexicon":
-        return cls.from_toml(path.read_text(encoding="utf-8"), str(path))
+        return cls(read_lexicon(path, "keywords"))
 
     @classmethod
     def default(cls) -> "TopicLexicon":
-        text = resources.files("qunyun.nlp.data").joinpath("topics.toml").read_text(encoding="utf-8")
-        return cls.from_toml(text, "qunyun/nlp/data/topics.toml")
+        return cls(packaged_lexicon("topics.toml", "keywords"))
 
     def find(self, normalized_text: str) -> list[TopicHit]:
         """One hit per topic (its first keyword found) in text already passed through `normalize`."""
