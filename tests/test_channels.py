@@ -219,3 +219,18 @@ def test_policy_gives_up_after_max_attempts(telegram_fake: FakeTelegram, time: M
     assert delivery.status is DeliveryStatus.DEFERRED
     assert delivery.attempts == 3
     assert time.sleeps[:2] == [1.0, 2.0]  # exponential backoff without a retry-after
+
+
+def test_giving_up_after_a_doubtful_attempt_keeps_the_key(
+    discord_fake: FakeDiscord, time: ManualTime
+) -> None:
+    """Discord dedupes by nonce for minutes only: after lost answers the key must not be freed."""
+    with serve(discord_fake) as url:
+        bot = DiscordBotChannel(
+            "bot-token", MemorySendLog(), base_url=url, pacer=Pacer(time), policy=Policy(max_attempts=2)
+        )
+        discord_fake.drop_after_handling = 2
+        first = bot.send(Recipient("555"), HELLO, "k1")
+        assert first.status is DeliveryStatus.IN_DOUBT
+        assert bot.send(Recipient("555"), HELLO, "k1").status is DeliveryStatus.IN_DOUBT
+    assert [m["content"] for m in discord_fake.messages] == [HELLO.text]  # posted once, nonce-deduped

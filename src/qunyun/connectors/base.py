@@ -179,6 +179,7 @@ class Policy:
 class _Tries:
     count: int = 0
     last: Attempt | None = field(default=None)
+    doubtful: bool = False  # an attempt may have reached the platform
 
 
 class Channel(ABC):
@@ -234,6 +235,7 @@ class Channel(ABC):
                 self.send_log.finish(key, "sent", attempt.platform_id, tries.count)
                 return Delivery(key, self.name, DeliveryStatus.SENT, attempt.platform_id, tries.count)
             if attempt.outcome is Outcome.IN_DOUBT:
+                tries.doubtful = True
                 if self.native_idempotency:
                     continue
                 self.send_log.finish(key, "sending", None, tries.count)
@@ -248,8 +250,13 @@ class Channel(ABC):
                 self.pacer.hold(attempt.throttled_scope, wait)
             else:
                 self.pacer.time.sleep(wait)
-        self.send_log.release(key)
         last = tries.last
+        if tries.doubtful:
+            # Gave up after an attempt that may have landed: keep the claim, never resend later.
+            self.send_log.finish(key, "sending", None, tries.count)
+            error = last.error if last else None
+            return Delivery(key, self.name, DeliveryStatus.IN_DOUBT, None, tries.count, error)
+        self.send_log.release(key)
         return Delivery(
             key,
             self.name,
