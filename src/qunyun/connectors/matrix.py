@@ -284,7 +284,9 @@ class MatrixConnector:
         """The events a truncated timeline left out, oldest first (back to `since`, or a limit)."""
         missed: list[dict[str, Any]] = []
         start: str | None = prev_batch
-        while start and len(missed) < self.backfill_limit:
+        # Resuming (a `since` token), the whole gap is read: nothing may be lost. Only the first
+        # run's look back into history is bounded by `backfill_limit`.
+        while start and (since is not None or len(missed) < self.backfill_limit):
             page = self.client.messages(room_id, start, since)
             chunk = page.get("chunk") or []
             if not chunk:
