@@ -56,8 +56,10 @@ def hooks_router(services: Services) -> APIRouter:
         secret = config.secrets.get(source)
         if not secret:
             return _error(404, f"unknown source {source!r} (no secret in hooks.secrets)")
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > config.max_body_bytes:
+        declared = request.headers.get("content-length") or "0"
+        if not declared.isdigit():
+            return _error(400, "Content-Length is not a number")
+        if int(declared) > config.max_body_bytes:
             return _error(413, f"body over {config.max_body_bytes} bytes")
         body = await request.body()
         if len(body) > config.max_body_bytes:
