@@ -46,6 +46,15 @@ def _parse(body: bytes) -> dict[str, Any] | JSONResponse:
     return payload
 
 
+def _declared_too_big(declared: str | None, limit: int) -> JSONResponse | None:
+    """Refuse before reading: a malformed or too large Content-Length."""
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        return _error(400, "Content-Length is not a number")
+    return _error(413, f"body over {limit} bytes") if int(declared) > limit else None
+
+
 def hooks_router(services: Services) -> APIRouter:
     router = APIRouter()
     config = services.settings.hooks
@@ -56,11 +65,9 @@ def hooks_router(services: Services) -> APIRouter:
         secret = config.secrets.get(source)
         if not secret:
             return _error(404, f"unknown source {source!r} (no secret in hooks.secrets)")
-        declared = request.headers.get("content-length") or "0"
-        if not declared.isdigit():
-            return _error(400, "Content-Length is not a number")
-        if int(declared) > config.max_body_bytes:
-            return _error(413, f"body over {config.max_body_bytes} bytes")
+        oversized = _declared_too_big(request.headers.get("content-length"), config.max_body_bytes)
+        if oversized is not None:
+            return oversized
         body = await request.body()
         if len(body) > config.max_body_bytes:
             return _error(413, f"body over {config.max_body_bytes} bytes")
