@@ -10,6 +10,7 @@ documented contracts, not the live services; docs/channels.md says so.
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ class Reply:
 Handler = Callable[[Request], Reply]
 
 
-class FakePlatform:
+class FakePlatform(ABC):
     """Base: records requests; `next_replies` overrides the next answers (then normal handling)."""
 
     def __init__(self) -> None:
@@ -52,8 +53,9 @@ class FakePlatform:
         self.drop_after_handling = 0
         self.lock = threading.Lock()
 
+    @abstractmethod
     def handle(self, request: Request) -> Reply:
-        raise NotImplementedError
+        """The platform's answer to one request, as its documentation describes it."""
 
     def __call__(self, request: Request) -> Reply:
         with self.lock:

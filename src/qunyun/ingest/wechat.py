@@ -30,24 +30,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from qunyun.domain.export_formats import MEMOTRACE_COLUMNS, MEMOTRACE_OLD_COLUMNS
 from qunyun.errors import IngestError
 from qunyun.ingest.rows import RowProblem
 from qunyun.ingest.sources import _FileSource
 
 RawRow = tuple[int, dict[str, Any]]
 
-ENGLISH = [
-    "localId",
-    "TalkerId",
-    "Type",
-    "SubType",
-    "IsSender",
-    "CreateTime",
-    "Status",
-    "StrContent",
-    "StrTime",
-]
-ENGLISH_NEW = [*ENGLISH, "Remark", "NickName", "Sender"]
+ENGLISH = list(MEMOTRACE_OLD_COLUMNS)
+ENGLISH_NEW = list(MEMOTRACE_COLUMNS)
 CHINESE = ["消息ID", "类型", "发送人", "时间", "内容", "备注", "昵称", "更多信息"]
 # The Chinese layout writes type names; both spellings map to the numeric codes.
 _TYPE_NAMES = {

@@ -13,21 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from qunyun.domain import MESSAGE_KINDS, ActivityKind, ActivityRecord
+from qunyun.domain.export_formats import MEMOTRACE_COLUMNS
 
-MEMOTRACE_HEADER = [
-    "localId",
-    "TalkerId",
-    "Type",
-    "SubType",
-    "IsSender",
-    "CreateTime",
-    "Status",
-    "StrContent",
-    "StrTime",
-    "Remark",
-    "NickName",
-    "Sender",
-]
+MEMOTRACE_HEADER = list(MEMOTRACE_COLUMNS)
 _TEXT, _SYSTEM = "1", "10000"
 
 
