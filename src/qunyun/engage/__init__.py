@@ -1,0 +1,2 @@
+"""Engagement mechanics (MISSION.md section 5): points ledger, check-ins, coupons,
+referrals, tiers, badges and leaderboards."""

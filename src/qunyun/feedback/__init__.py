@@ -1,0 +1,1 @@
+"""Listening to members: surveys, polls, NPS and satisfaction, exit surveys."""
