@@ -235,6 +235,58 @@ class TextConfig(_Section):
     interest_half_life_days: float = Field(30.0, gt=0)
 
 
+class PointsConfig(_Section):
+    """The points ledger (docs/engagement.md): how long points last, what earns them."""
+
+    validity_days: int = Field(365, ge=0)  # 0: points never expire
+    earn: dict[str, int] = {
+        "first_message": 10,
+        "checkin": 5,
+        "invite": 10,
+        "invited": 10,
+        "survey_answer": 5,
+        "proposal": 20,
+    }
+
+    @field_validator("earn")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, amount in value.items() if amount <= 0]
+        if bad:
+            raise ValueError(f"earn amounts must be positive: {', '.join(bad)}")
+        return value
+
+
+class CheckinConfig(_Section):
+    """Daily check-ins (docs/engagement.md)."""
+
+    # Streak length (days) → points, paid each time the streak reaches a multiple of it.
+    streak_rewards: dict[int, int] = {7: 30}
+    makeup_cards_per_month: int = Field(0, ge=0)
+    makeup_window_days: int = Field(7, ge=1)
+
+
+class LeaderboardConfig(_Section):
+    """Monthly leaderboards and community stars (docs/engagement.md)."""
+
+    weights: dict[str, float] = {
+        "message": 1.0,
+        "reply": 2.0,
+        "reaction": 0.5,
+        "share": 3.0,
+        "checkin": 1.0,
+        "poll_vote": 1.0,
+        "survey_answer": 1.0,
+        "event_attend": 5.0,
+    }
+    acknowledgement: float = Field(0.0, ge=0)
+    centrality_weight: float = Field(0.0, ge=0)
+    top: int = Field(10, ge=1)
+    stars: int = Field(3, ge=1)
+    star_badge: str = "社群之星"
+    star_points: int = Field(100, ge=0)
+
+
 class Settings(_Section):
     general: GeneralConfig = GeneralConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -254,6 +306,9 @@ class Settings(_Section):
     webhook: WebhookConfig = WebhookConfig()
     hooks: HooksConfig = HooksConfig()
     text: TextConfig = TextConfig()
+    points: PointsConfig = PointsConfig()
+    checkin: CheckinConfig = CheckinConfig()
+    leaderboard: LeaderboardConfig = LeaderboardConfig()
     base_dir: Path = Path(".")
 
     @property

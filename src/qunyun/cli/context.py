@@ -4,14 +4,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from qunyun.analytics import ActivityMirror, FactsSource, MirroredFacts
 from qunyun.config import Settings, load_settings
 from qunyun.domain import Clock, SystemClock
+from qunyun.engage.checkins import CheckinPolicy, Checkins
+from qunyun.engage.coupons import Coupons
+from qunyun.engage.points import Ledger, PointsPolicy
 from qunyun.privacy import PiiProtector, load_key, load_or_create_key
 from qunyun.store import ensure_workspace, make_engine, migrate
+from qunyun.store.tables import communities
 
 
 @dataclass
@@ -50,3 +55,27 @@ class AppContext:
         key_file = self.settings.resolve_path(privacy.key_file)
         loader = load_or_create_key if create else load_key
         return PiiProtector(loader(privacy.secret_key, key_file))
+
+    def ledger(self) -> Ledger:
+        points = self.settings.points
+        policy = PointsPolicy(validity_days=points.validity_days or None, earn=points.earn)
+        return Ledger(self.engine, self.workspace_id, self.clock, policy)
+
+    def checkins(self) -> Checkins:
+        c = self.settings.checkin
+        policy = CheckinPolicy(dict(c.streak_rewards), c.makeup_cards_per_month, c.makeup_window_days)
+        return Checkins(self.engine, self.workspace_id, self.clock, self.ledger(), policy)
+
+    def coupons(self) -> Coupons:
+        return Coupons(self.engine, self.workspace_id, self.clock)
+
+    def member_zone(self, community_id: int | None) -> ZoneInfo:
+        """A member's local time: their community's timezone, else the workspace's."""
+        if community_id is not None:
+            with self.engine.connect() as conn:
+                zone = conn.execute(
+                    select(communities.c.timezone).where(communities.c.id == community_id)
+                ).scalar_one_or_none()
+            if zone:
+                return ZoneInfo(zone)
+        return self.settings.zone

@@ -10,6 +10,7 @@ from qunyun.cli.analytics_cmd import analytics_app
 from qunyun.cli.connect_cmd import connect_app, send_command
 from qunyun.cli.content_cmd import content_command, hours_command
 from qunyun.cli.demo_cmd import demo_command
+from qunyun.cli.engage_cmd import checkin_command, coupons_app, leaderboard_command
 from qunyun.cli.import_cmd import import_app
 from qunyun.cli.init_cmd import init_command
 from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_command
@@ -17,6 +18,7 @@ from qunyun.cli.members_cmd import member_command, members_app
 from qunyun.cli.metrics_cmd import metrics_command
 from qunyun.cli.models_cmd import models_app
 from qunyun.cli.output import err_console
+from qunyun.cli.points_cmd import ledger_app, points_app
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.serve_cmd import serve_hooks_command
 from qunyun.cli.simulate_cmd import simulate_command
@@ -51,6 +53,11 @@ app.command("serve-hooks")(serve_hooks_command)
 app.add_typer(wecom_app, name="wecom")
 app.command("topics")(topics_command)
 app.command("alerts")(alerts_command)
+app.add_typer(points_app, name="points")
+app.add_typer(ledger_app, name="ledger")
+app.command("checkin")(checkin_command)
+app.add_typer(coupons_app, name="coupons")
+app.command("leaderboard")(leaderboard_command)
 
 
 def main() -> None:

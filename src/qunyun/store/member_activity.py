@@ -105,5 +105,8 @@ def record_member_activity(conn: Connection, workspace_id: int, event: MemberAct
         "ingested_at": event.at,
     }
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(insert(activities).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING that skipped.
+    inserted = conn.execute(
+        insert(activities).values(**values).on_conflict_do_nothing().returning(activities.c.id)
+    ).scalar_one_or_none()
+    return inserted is not None
