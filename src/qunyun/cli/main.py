@@ -20,6 +20,7 @@ from qunyun.cli.output import err_console
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.serve_cmd import serve_hooks_command
 from qunyun.cli.simulate_cmd import simulate_command
+from qunyun.cli.survey_cmd import survey_app
 from qunyun.cli.topics_cmd import topics_command
 from qunyun.cli.wecom_cmd import wecom_app
 from qunyun.errors import QunyunError
@@ -51,6 +52,7 @@ app.command("serve-hooks")(serve_hooks_command)
 app.add_typer(wecom_app, name="wecom")
 app.command("topics")(topics_command)
 app.command("alerts")(alerts_command)
+app.add_typer(survey_app, name="survey")
 
 
 def main() -> None:

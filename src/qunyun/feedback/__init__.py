@@ -16,7 +16,15 @@ from qunyun.feedback.errors import (
 )
 from qunyun.feedback.questions import Label, Option, Question, QuestionKind, SurveyDefinition, SurveyKind
 from qunyun.feedback.responses import NewResponse, Response, record_response
-from qunyun.feedback.results import BrandScores, SurveyResults, Window, brand_scores, survey_results
+from qunyun.feedback.results import (
+    BrandScores,
+    QuestionResult,
+    SurveyResults,
+    Window,
+    brand_scores,
+    survey_counts,
+    survey_results,
+)
 from qunyun.feedback.scores import ChoiceCounts, Nps, Satisfaction, choice_counts, nps, satisfaction
 from qunyun.feedback.surveys import (
     NewSurvey,
@@ -45,6 +53,7 @@ __all__ = [
     "Option",
     "Question",
     "QuestionKind",
+    "QuestionResult",
     "Response",
     "Satisfaction",
     "SlugTakenError",
@@ -71,5 +80,6 @@ __all__ = [
     "record_delivery",
     "record_response",
     "satisfaction",
+    "survey_counts",
     "survey_results",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, delete, select
 
 from qunyun.domain import ActivityKind, Clock, ensure_utc
 from qunyun.feedback.answers import Answers, check_answers
@@ -79,7 +79,7 @@ def record_response(conn: Connection, workspace_id: int, clock: Clock, request: 
     earlier = _earlier(conn, workspace_id, survey.id, member, request.key, print_, answers)
     if earlier is not None:
         return earlier
-    community = _record_activity(conn, workspace_id, survey, member, answers, request, at)
+    community, activity = _record_activity(conn, workspace_id, survey, member, answers, request, at)
     values = {
         "workspace_id": workspace_id,
         "survey_id": survey.id,
@@ -93,9 +93,12 @@ def record_response(conn: Connection, workspace_id: int, clock: Clock, request: 
     result = conn.execute(insert_for(conn)(survey_responses).values(**values).on_conflict_do_nothing())
     if result.rowcount:
         return _response(conn, workspace_id, request.key, replayed=False)
-    # Lost a race with a writer of the same key or of this member's other response: judge theirs.
+    # Lost a race with a writer of the same key or of this member's other response: judge theirs,
+    # and take back the activity this call added (it is not committed, so no one saw it).
     earlier = _earlier(conn, workspace_id, survey.id, member, request.key, print_, answers)
     assert earlier is not None
+    if activity is not None:
+        conn.execute(delete(activities).where(activities.c.id == activity))
     return earlier
 
 
@@ -166,8 +169,8 @@ def _record_activity(
     answers: Answers,
     request: NewResponse,
     at: datetime,
-) -> int:
-    """Record the answer as the member's activity; the community it was recorded in."""
+) -> tuple[int, int | None]:
+    """Record the answer as the member's activity: (its community, its id if this call added it)."""
     # Activity keys are unique per source across workspaces: the workspace makes ours unique.
     key = f"survey-response:{workspace_id}:{request.key}"
     kind = ActivityKind.POLL_VOTE if survey.kind == SurveyKind.POLL else ActivityKind.SURVEY_ANSWER
@@ -181,13 +184,13 @@ def _record_activity(
         text=summary[:_ACTIVITY_TEXT_LIMIT],
         reference_id=f"survey:{survey.slug}",
     )
-    record_member_activity(conn, workspace_id, event)
-    community = conn.execute(
-        select(activities.c.community_id).where(
+    added = record_member_activity(conn, workspace_id, event)
+    stored = conn.execute(
+        select(activities.c.id, activities.c.community_id).where(
             activities.c.source == ACTIVITY_SOURCE, activities.c.idempotency_key == activity_key(key)
         )
-    ).scalar_one()
-    return int(community)
+    ).one()
+    return int(stored.community_id), int(stored.id) if added else None
 
 
 def _shown(value: int | str | list[str]) -> str:

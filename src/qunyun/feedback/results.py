@@ -197,3 +197,20 @@ def _scored_answers(rows: Iterable[Any]) -> Iterable[tuple[datetime, QuestionKin
             value: Answer | None = answers.get(question_id)
             if isinstance(value, int):
                 yield row.submitted_at, kind, value
+
+
+def survey_counts(conn: Connection, workspace_id: int) -> dict[int, tuple[int, int]]:
+    """Per survey id: (responses, distinct members it was delivered to)."""
+    responses = (
+        select(survey_responses.c.survey_id, func.count())
+        .where(survey_responses.c.workspace_id == workspace_id)
+        .group_by(survey_responses.c.survey_id)
+    )
+    delivered = (
+        select(survey_deliveries.c.survey_id, func.count(survey_deliveries.c.member_id.distinct()))
+        .where(survey_deliveries.c.workspace_id == workspace_id)
+        .group_by(survey_deliveries.c.survey_id)
+    )
+    answered = {int(s): int(n) for s, n in conn.execute(responses)}
+    sent = {int(s): int(n) for s, n in conn.execute(delivered)}
+    return {s: (answered.get(s, 0), sent.get(s, 0)) for s in answered.keys() | sent.keys()}
