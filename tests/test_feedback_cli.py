@@ -1,13 +1,16 @@
 """`qunyun survey …` and survey scores in `qunyun metrics`, end to end on both databases."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from helpers import row, write_csv
+from qunyun.cli import context
 from qunyun.cli.main import app
 from test_cli import qy
 
@@ -27,7 +30,23 @@ def failure(*args: str) -> Any:
 
 
 @pytest.fixture
-def community(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dispose of the engines in-process commands open (a PostgreSQL connection left to the GC warns)."""
+    made: list[Engine] = []
+    real = context.make_engine
+
+    def tracked(url: str, *, echo: bool = False) -> Engine:
+        made.append(real(url, echo=echo))
+        return made[-1]
+
+    monkeypatch.setattr(context, "make_engine", tracked)
+    yield
+    for engine in made:
+        engine.dispose()
+
+
+@pytest.fixture
+def community(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: None) -> str:
     """Five members of g1 (u1…u5) in a migrated database; the working directory is tmp_path."""
     monkeypatch.chdir(tmp_path)
     rows = [row("2026-06-01T08:00:00+08:00", f"u{i}", "join") for i in range(1, 6)]

@@ -1,5 +1,7 @@
 """Survey actions on SQLite and PostgreSQL: exact replays, one response per member, scores."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -278,3 +280,26 @@ def test_a_poll_answer_is_a_poll_vote(
         create_survey(conn, workspace_id, clock, NewSurvey(load_definition(path)))
     _answer(engine, workspace_id, clock, NewResponse("lunch", members[0], {"dish": "rice"}, key="p1"))
     assert _survey_activities(engine) == [(ActivityKind.POLL_VOTE.value, "survey:lunch")]
+
+
+def test_racing_second_response_leaves_one_response_and_one_activity(
+    engine: Engine, workspace_id: int, clock: FixedClock, members: list[int]
+) -> None:
+    """Two writers, two keys, same member and answers: the loser returns the winner's response."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: there is no race to lose")
+    _create(engine, workspace_id, clock)
+    winner = engine.connect()
+    transaction = winner.begin()
+    record_response(winner, workspace_id, clock, NewResponse("nps", members[0], {"score": 8}, key="phone"))
+    with ThreadPoolExecutor(1) as pool:
+        # The loser checks first (sees nothing committed), then waits on the winner's unique row.
+        loser = pool.submit(
+            _answer, engine, workspace_id, clock, NewResponse("nps", members[0], {"score": 8}, key="h5")
+        )
+        time.sleep(1.0)
+        transaction.commit()
+        result = loser.result(timeout=30)
+    winner.close()
+    assert (result.replayed, result.key) == (True, "phone")
+    assert (_count(engine, survey_responses), len(_survey_activities(engine))) == (1, 1)

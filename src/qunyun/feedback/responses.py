@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select
+from sqlalchemy import ColumnElement, Connection, Row, delete, select
 
 from qunyun.domain import ActivityKind, Clock, ensure_utc
 from qunyun.feedback.answers import Answers, check_answers
 from qunyun.feedback.errors import AlreadyAnsweredError, KeyConflictError
 from qunyun.feedback.questions import SurveyKind
-from qunyun.feedback.surveys import Survey, fingerprint, get_survey, insert_for, live_member, require_open
+from qunyun.feedback.surveys import Survey, fingerprint, get_survey, insert_if_new, live_member, require_open
 from qunyun.store.feedback_tables import survey_responses, surveys
 from qunyun.store.member_activity import SOURCE as ACTIVITY_SOURCE
 from qunyun.store.member_activity import MemberActivity, activity_key, record_member_activity
@@ -45,6 +45,7 @@ class Response:
     community_id: int
     answers: Answers
     submitted_at: datetime
+    key: str
     replayed: bool  # True when this call wrote nothing (a replay or an identical second response)
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,6 +55,7 @@ class Response:
             "community_id": self.community_id,
             "answers": self.answers,
             "submitted_at": self.submitted_at,
+            "key": self.key,
             "replayed": self.replayed,
         }
 
@@ -79,7 +81,7 @@ def record_response(conn: Connection, workspace_id: int, clock: Clock, request: 
     earlier = _earlier(conn, workspace_id, survey.id, member, request.key, print_, answers)
     if earlier is not None:
         return earlier
-    community, activity = _record_activity(conn, workspace_id, survey, member, answers, request, at)
+    community = _record_activity(conn, workspace_id, survey, member, answers, request, at)
     values = {
         "workspace_id": workspace_id,
         "survey_id": survey.id,
@@ -90,15 +92,15 @@ def record_response(conn: Connection, workspace_id: int, clock: Clock, request: 
         "idempotency_key": request.key,
         "fingerprint": print_,
     }
-    result = conn.execute(insert_for(conn)(survey_responses).values(**values).on_conflict_do_nothing())
-    if result.rowcount:
+    if insert_if_new(conn, survey_responses, values):
         return _response(conn, workspace_id, request.key, replayed=False)
-    # Lost a race with a writer of the same key or of this member's other response: judge theirs,
-    # and take back the activity this call added (it is not committed, so no one saw it).
+    # Lost a race with a writer of the same key or of this member's other response: judge theirs.
     earlier = _earlier(conn, workspace_id, survey.id, member, request.key, print_, answers)
     assert earlier is not None
-    if activity is not None:
-        conn.execute(delete(activities).where(activities.c.id == activity))
+    if earlier.key != request.key:
+        # The other writer used its own key, so the activity recorded above under ours is
+        # one too many; it is not committed yet, so no one has seen it.
+        conn.execute(delete(activities).where(*_activity_of(workspace_id, request.key)))
     return earlier
 
 
@@ -157,6 +159,7 @@ def _as_response(row: Row[Any], *, replayed: bool) -> Response:
         community_id=int(row.community_id),
         answers=dict(row.answers),
         submitted_at=row.submitted_at,
+        key=row.idempotency_key,
         replayed=replayed,
     )
 
@@ -169,10 +172,9 @@ def _record_activity(
     answers: Answers,
     request: NewResponse,
     at: datetime,
-) -> tuple[int, int | None]:
-    """Record the answer as the member's activity: (its community, its id if this call added it)."""
-    # Activity keys are unique per source across workspaces: the workspace makes ours unique.
-    key = f"survey-response:{workspace_id}:{request.key}"
+) -> int:
+    """Record the answer as the member's activity; the community it was recorded in."""
+    key = _activity_key(workspace_id, request.key)
     kind = ActivityKind.POLL_VOTE if survey.kind == SurveyKind.POLL else ActivityKind.SURVEY_ANSWER
     summary = "; ".join(f"{q}={_shown(v)}" for q, v in answers.items())
     event = MemberActivity(
@@ -184,13 +186,21 @@ def _record_activity(
         text=summary[:_ACTIVITY_TEXT_LIMIT],
         reference_id=f"survey:{survey.slug}",
     )
-    added = record_member_activity(conn, workspace_id, event)
-    stored = conn.execute(
-        select(activities.c.id, activities.c.community_id).where(
-            activities.c.source == ACTIVITY_SOURCE, activities.c.idempotency_key == activity_key(key)
-        )
-    ).one()
-    return int(stored.community_id), int(stored.id) if added else None
+    record_member_activity(conn, workspace_id, event)
+    community = conn.execute(
+        select(activities.c.community_id).where(*_activity_of(workspace_id, request.key))
+    ).scalar_one()
+    return int(community)
+
+
+def _activity_key(workspace_id: int, key: str) -> str:
+    # Activity keys are unique per source across workspaces: the workspace makes ours unique.
+    return f"survey-response:{workspace_id}:{key}"
+
+
+def _activity_of(workspace_id: int, key: str) -> tuple[ColumnElement[bool], ...]:
+    hashed = activity_key(_activity_key(workspace_id, key))
+    return (activities.c.source == ACTIVITY_SOURCE, activities.c.idempotency_key == hashed)
 
 
 def _shown(value: int | str | list[str]) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -77,8 +77,14 @@ def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def insert_for(conn: Connection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+def insert_if_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert unless a unique key is already taken; True if the row went in.
+
+    Judged by RETURNING, not rowcount: with the id returned implicitly, PostgreSQL's rowcount is -1.
+    """
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    return conn.execute(statement).first() is not None
 
 
 def _survey(row: Row[Any]) -> Survey:
@@ -150,13 +156,13 @@ def create_survey(
         "closes_at": closes_at,
         "created_at": clock.now(),
     }
-    inserted = conn.execute(insert_for(conn)(surveys).values(**values).on_conflict_do_nothing()).rowcount
+    inserted = insert_if_new(conn, surveys, values)
     stored = conn.execute(
         select(surveys).where(surveys.c.workspace_id == workspace_id, surveys.c.slug == slug)
     ).one()
     if stored.fingerprint != values["fingerprint"]:
         raise SlugTakenError(slug)
-    return _survey(stored), bool(inserted)
+    return _survey(stored), inserted
 
 
 def close_survey(conn: Connection, workspace_id: int, clock: Clock, slug: str) -> Survey:
@@ -204,7 +210,7 @@ def record_delivery(
         "sent_at": now,
         "idempotency_key": key,
     }
-    if conn.execute(insert_for(conn)(survey_deliveries).values(**values).on_conflict_do_nothing()).rowcount:
+    if insert_if_new(conn, survey_deliveries, values):
         return True
     # A concurrent writer stored the key between our read and our insert.
     stored = _delivery(conn, workspace_id, key)
