@@ -22,6 +22,7 @@ from qunyun.cli.points_cmd import ledger_app, points_app
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.serve_cmd import serve_hooks_command
 from qunyun.cli.simulate_cmd import simulate_command
+from qunyun.cli.survey_cmd import survey_app
 from qunyun.cli.topics_cmd import topics_command
 from qunyun.cli.wecom_cmd import wecom_app
 from qunyun.errors import QunyunError
@@ -58,6 +59,7 @@ app.add_typer(ledger_app, name="ledger")
 app.command("checkin")(checkin_command)
 app.add_typer(coupons_app, name="coupons")
 app.command("leaderboard")(leaderboard_command)
+app.add_typer(survey_app, name="survey")
 
 
 def main() -> None:
