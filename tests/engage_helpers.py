@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import Engine, insert
 
@@ -11,8 +12,10 @@ from qunyun.store.tables import activities, identities, members
 from qunyun.store.workspace import ensure_community
 
 
-def make_members(engine: Engine, workspace_id: int, count: int, community: str = "g1") -> list[int]:
-    """`count` new members of `community` (wechat), each with an identity and a join at T0."""
+def make_members(
+    engine: Engine, workspace_id: int, count: int, community: str = "g1", joined: datetime = T0
+) -> list[int]:
+    """`count` new members of `community` (wechat), each with an identity and a join (at T0)."""
     ids: list[int] = []
     with engine.begin() as conn:
         community_id = ensure_community(conn, workspace_id, "wechat", community, community, T0)
@@ -39,7 +42,7 @@ def make_members(engine: Engine, workspace_id: int, count: int, community: str =
                     community_id=community_id,
                     identity_id=int(identity[0]),
                     kind="join",
-                    occurred_at=T0,
+                    occurred_at=joined,
                     source="test",
                     idempotency_key=f"join-{member_id}",
                     ingested_at=T0,

@@ -287,6 +287,50 @@ class LeaderboardConfig(_Section):
     star_points: int = Field(100, ge=0)
 
 
+class ReferralTierConfig(_Section):
+    invites: int = Field(ge=1)
+    campaign: str
+
+
+class ReferralsConfig(_Section):
+    """Referral tiers (docs/engagement.md): credited invites → a coupon of a campaign."""
+
+    tiers: list[ReferralTierConfig] = [
+        ReferralTierConfig(invites=1, campaign="invite-20"),
+        ReferralTierConfig(invites=3, campaign="invite-50"),
+    ]
+
+
+class LevelConfig(_Section):
+    name: str
+    label: str
+    min_points: int | None = Field(None, ge=0)
+    min_spend: float | None = Field(None, ge=0)  # in the currency's main unit (yuan)
+    perks: list[str] = []
+
+
+class PlanConfig(_Section):
+    name: str
+    label: str
+    price: float = Field(gt=0)
+    currency: str = "CNY"
+    days: int = Field(365, ge=1)
+    level: str
+
+
+class TiersConfig(_Section):
+    """Membership tiers and paid plans (docs/engagement.md); levels lowest first."""
+
+    levels: list[LevelConfig] = [
+        LevelConfig(name="silver", label="白银会员", min_points=500, perks=["会员日 9 折"]),
+        LevelConfig(
+            name="gold", label="黄金会员", min_points=2000, min_spend=1000, perks=["会员日 8 折", "新品试用"]
+        ),
+        LevelConfig(name="vip", label="年度会员", perks=["全年 8 折", "专属社群", "生日礼包"]),
+    ]
+    plans: list[PlanConfig] = [PlanConfig(name="annual", label="年度会员", price=99, level="vip")]
+
+
 class Settings(_Section):
     general: GeneralConfig = GeneralConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -309,6 +353,8 @@ class Settings(_Section):
     points: PointsConfig = PointsConfig()
     checkin: CheckinConfig = CheckinConfig()
     leaderboard: LeaderboardConfig = LeaderboardConfig()
+    referrals: ReferralsConfig = ReferralsConfig()
+    tiers: TiersConfig = TiersConfig()
     base_dir: Path = Path(".")
 
     @property

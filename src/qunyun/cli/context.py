@@ -14,6 +14,8 @@ from qunyun.domain import Clock, SystemClock
 from qunyun.engage.checkins import CheckinPolicy, Checkins
 from qunyun.engage.coupons import Coupons
 from qunyun.engage.points import Ledger, PointsPolicy
+from qunyun.engage.referrals import Referrals, ReferralTier
+from qunyun.engage.tiers import Level, Plan, Tiers
 from qunyun.privacy import PiiProtector, load_key, load_or_create_key
 from qunyun.store import ensure_workspace, make_engine, migrate
 from qunyun.store.tables import communities
@@ -79,3 +81,22 @@ class AppContext:
             if zone:
                 return ZoneInfo(zone)
         return self.settings.zone
+
+    def referrals(self) -> Referrals:
+        tiers = [ReferralTier(t.invites, t.campaign) for t in self.settings.referrals.tiers]
+        return Referrals(self.engine, self.workspace_id, self.clock, self.ledger(), tiers)
+
+    def tiers(self) -> Tiers:
+        conf = self.settings.tiers
+        levels = [
+            Level(
+                lv.name,
+                lv.label,
+                lv.min_points,
+                round(lv.min_spend * 100) if lv.min_spend is not None else None,
+                tuple(lv.perks),
+            )
+            for lv in conf.levels
+        ]
+        plans = [Plan(p.name, p.label, round(p.price * 100), p.currency, p.days, p.level) for p in conf.plans]
+        return Tiers(self.engine, self.workspace_id, self.clock, levels, plans)

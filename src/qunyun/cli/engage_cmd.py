@@ -211,3 +211,96 @@ def leaderboard_command(
     console.print(table)
     if award:
         console.print(f"{conf.star_badge}: {len(crowned)} member(s) crowned now")
+
+
+referrals_app = typer.Typer(no_args_is_help=True, help="Invite codes, attribution, referral tiers.")
+
+
+@referrals_app.command("code")
+def referral_code_command(
+    member: MemberArg, db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """The member's personal invite code (made on first use)."""
+    ctx = AppContext.create(db, config)
+    code = ctx.referrals().code_for(member)
+    if as_json:
+        print_json({"member": member, "code": code})
+    else:
+        console.print(code)
+
+
+@referrals_app.command("attribute")
+def referral_attribute_command(
+    invitee: Annotated[int, typer.Argument(help="The member who joined.")],
+    code: Annotated[str, typer.Argument(help="The invite code they joined with.")],
+    community: Annotated[int | None, typer.Option(help="Community id they joined.")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Credit (or refuse, with the reason) a join to an invite code; rewards both sides once."""
+    ctx = AppContext.create(db, config)
+    result = ctx.referrals().attribute(invitee, code, community_id=community)
+    if as_json:
+        print_json(asdict(result))
+        return
+    console.print(f"member {invitee} ← member {result.inviter_id}: {result.status} ({result.reason})")
+    for coupon in result.tier_coupons:
+        console.print(f"  tier reward coupon {coupon}")
+    for problem in result.problems:
+        console.print(f"  [yellow]{problem}[/]")
+
+
+@referrals_app.command("stats")
+def referral_stats_command(
+    member: MemberArg, db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """Invites credited and refused, tiers reached and the next one."""
+    ctx = AppContext.create(db, config)
+    stats = ctx.referrals().stats(member)
+    if as_json:
+        print_json(stats)
+    else:
+        console.print(" ".join(f"{k}={v}" for k, v in stats.items()))
+
+
+tiers_app = typer.Typer(no_args_is_help=True, help="Membership tiers and paid membership.")
+
+
+@tiers_app.command("status")
+def tier_status_command(
+    member: MemberArg, db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """The member's tier, why, its perks, and what the next one needs."""
+    ctx = AppContext.create(db, config)
+    status = ctx.tiers().status(member)
+    if as_json:
+        print_json(asdict(status))
+        return
+    console.print(f"member {member}: {status.label or 'no tier'} ({status.by or '—'})")
+    console.print(f"  points earned {status.points_earned}, spend (365 d) {money(status.spend_minor) or 0}")
+    if status.perks:
+        console.print("  perks: " + ", ".join(status.perks))
+    if status.paid_until:
+        console.print(f"  paid until {when(status.paid_until, ctx.settings.zone)}")
+    if status.next_level:
+        console.print(f"  next: {status.next_level}, missing {status.to_next}")
+
+
+@tiers_app.command("subscribe")
+def tier_subscribe_command(
+    member: MemberArg,
+    plan: Annotated[str, typer.Argument(help="Plan name from [tiers] plans, e.g. annual.")],
+    key: KeyOption,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a paid membership (or its renewal); the payment reference is the --key."""
+    ctx = AppContext.create(db, config)
+    sub = ctx.tiers().subscribe(member, plan, key=key)
+    if as_json:
+        print_json(asdict(sub))
+    else:
+        note = " (already recorded)" if sub.replayed else ""
+        console.print(f"member {member}: {plan} until {when(sub.expires_at, ctx.settings.zone)}{note}")

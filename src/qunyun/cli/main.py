@@ -10,7 +10,13 @@ from qunyun.cli.analytics_cmd import analytics_app
 from qunyun.cli.connect_cmd import connect_app, send_command
 from qunyun.cli.content_cmd import content_command, hours_command
 from qunyun.cli.demo_cmd import demo_command
-from qunyun.cli.engage_cmd import checkin_command, coupons_app, leaderboard_command
+from qunyun.cli.engage_cmd import (
+    checkin_command,
+    coupons_app,
+    leaderboard_command,
+    referrals_app,
+    tiers_app,
+)
 from qunyun.cli.import_cmd import import_app
 from qunyun.cli.init_cmd import init_command
 from qunyun.cli.lifecycle_cmd import cleanup_command, refresh_command, segments_command
@@ -59,6 +65,8 @@ app.add_typer(ledger_app, name="ledger")
 app.command("checkin")(checkin_command)
 app.add_typer(coupons_app, name="coupons")
 app.command("leaderboard")(leaderboard_command)
+app.add_typer(referrals_app, name="referrals")
+app.add_typer(tiers_app, name="tiers")
 app.add_typer(survey_app, name="survey")
 
 
