@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from matrix_server import homeserver  # noqa: F401  (the fixture, for every test module)
+from qunyun.cli import context
 from qunyun.config import Settings, load_settings
 from qunyun.privacy import PiiProtector, SecretKey
 from qunyun.store import ensure_workspace, make_engine, migrate
@@ -110,3 +111,19 @@ def spark_session() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dispose of the engines in-process commands open (a PostgreSQL connection left to the GC warns)."""
+    made: list[Engine] = []
+    real = context.make_engine
+
+    def tracked(url: str, *, echo: bool = False) -> Engine:
+        made.append(real(url, echo=echo))
+        return made[-1]
+
+    monkeypatch.setattr(context, "make_engine", tracked)
+    yield
+    for engine in made:
+        engine.dispose()

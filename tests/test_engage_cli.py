@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -20,6 +21,7 @@ def run(*args: str, code: int = 0) -> Any:
     return json.loads(result.stdout) if "--json" in args else result.output
 
 
+@pytest.mark.usefixtures("engines")
 def test_points_coupons_checkin_leaderboard_and_verify(
     db_url: str, engine: Engine, workspace_id: int, tmp_path: Path
 ) -> None:

@@ -1,16 +1,13 @@
 """`qunyun survey …` and survey scores in `qunyun metrics`, end to end on both databases."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from helpers import row, write_csv
-from qunyun.cli import context
 from qunyun.cli.main import app
 from test_cli import qy
 
@@ -27,22 +24,6 @@ def failure(*args: str) -> Any:
     result = runner.invoke(app, list(args))
     assert result.exit_code != 0
     return result.exception
-
-
-@pytest.fixture
-def engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Dispose of the engines in-process commands open (a PostgreSQL connection left to the GC warns)."""
-    made: list[Engine] = []
-    real = context.make_engine
-
-    def tracked(url: str, *, echo: bool = False) -> Engine:
-        made.append(real(url, echo=echo))
-        return made[-1]
-
-    monkeypatch.setattr(context, "make_engine", tracked)
-    yield
-    for engine in made:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """The ledger against a plain in-memory model, driven by hypothesis (SQLite and PostgreSQL).
 
-Random earn / spend / refund / transfer / expire / replay sequences; after every
+Random earn / spend / refund / transfer / expire / replay / coupon issue and redeem sequences; after every
 step the ledger agrees with the model, entries balance, no balance is negative
 and `verify_ledger` is clean. Each example gets a workspace of its own.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import count
 
@@ -24,7 +24,8 @@ from sqlalchemy import Engine, func, select
 from conftest import T0
 from engage_helpers import make_members
 from qunyun.domain import FixedClock
-from qunyun.engage.errors import InsufficientPointsError
+from qunyun.engage.coupons import CampaignSpec, Coupons
+from qunyun.engage.errors import CouponError, InsufficientPointsError
 from qunyun.engage.ledger_verify import verify_ledger
 from qunyun.engage.points import Ledger, PointsPolicy
 from qunyun.store import ensure_workspace
@@ -81,6 +82,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = Model(lots={m: [] for m in self.members})
         self.keys = count()
         self.done: list[tuple[str, tuple[object, ...]]] = []
+        self.shop = Coupons(self.engine, self.workspace, self.clock)
+        gift = CampaignSpec("gift", "礼券", "amount", 500, T0, T0 + timedelta(days=3650), validity_days=10)
+        self.shop.create_campaign(replace(gift, per_member_limit=10_000))
+        self.coupons: list[tuple[str, datetime, str | None]] = []  # code, expiry, redeem key
 
     def key(self) -> str:
         return f"k{next(self.keys)}"
@@ -149,6 +154,30 @@ class LedgerMachine(RuleBasedStateMachine):
                 if lot.expires_at <= now:
                     lot.remaining = 0
         assert self.ledger.expire_due() == expected
+
+    @rule(who=st.integers(0, 2))
+    def issue_coupon(self, who: int) -> None:
+        coupon = self.shop.issue("gift", self.members[who], key=self.key())
+        self.coupons.append((coupon.code, coupon.expires_at, None))
+
+    @precondition(lambda self: bool(self.coupons))
+    @rule(pick=st.integers(0, 10_000), same_key=st.booleans())
+    def redeem_coupon(self, pick: int, same_key: bool) -> None:
+        index = pick % len(self.coupons)
+        code, expires, used_key = self.coupons[index]
+        key = used_key if same_key and used_key else self.key()
+        if used_key is not None:
+            if key == used_key:
+                assert self.shop.redeem(code, key=key).replayed
+            else:
+                with pytest.raises(CouponError, match="already redeemed"):
+                    self.shop.redeem(code, key=key)
+        elif self.clock.now() >= expires:
+            with pytest.raises(CouponError, match="expired"):
+                self.shop.redeem(code, key=key)
+        else:
+            assert self.shop.redeem(code, key=key).status == "redeemed"
+            self.coupons[index] = (code, expires, key)
 
     @precondition(lambda self: bool(self.done))
     @rule(pick=st.integers(0, 10_000))

@@ -239,6 +239,7 @@ class PointsConfig(_Section):
     """The points ledger (docs/engagement.md): how long points last, what earns them."""
 
     validity_days: int = Field(365, ge=0)  # 0: points never expire
+    award_history: bool = False  # the first refresh pays first_message / survey_answer for old activity too
     earn: dict[str, int] = {
         "first_message": 10,
         "checkin": 5,
@@ -331,6 +332,13 @@ class TiersConfig(_Section):
     plans: list[PlanConfig] = [PlanConfig(name="annual", label="年度会员", price=99, level="vip")]
 
 
+class H5Config(_Section):
+    """Member pages reached from signed links (docs/member-pages.md)."""
+
+    base_url: str = "http://127.0.0.1:8700"
+    link_days: int = Field(7, ge=1, le=90)
+
+
 class Settings(_Section):
     general: GeneralConfig = GeneralConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -355,6 +363,7 @@ class Settings(_Section):
     leaderboard: LeaderboardConfig = LeaderboardConfig()
     referrals: ReferralsConfig = ReferralsConfig()
     tiers: TiersConfig = TiersConfig()
+    h5: H5Config = H5Config()
     base_dir: Path = Path(".")
 
     @property

@@ -11,11 +11,13 @@ from sqlalchemy import Engine, select
 from qunyun.analytics import ActivityMirror, FactsSource, MirroredFacts
 from qunyun.config import Settings, load_settings
 from qunyun.domain import Clock, SystemClock
-from qunyun.engage.checkins import CheckinPolicy, Checkins
+from qunyun.engage.checkins import Checkins
 from qunyun.engage.coupons import Coupons
-from qunyun.engage.points import Ledger, PointsPolicy
-from qunyun.engage.referrals import Referrals, ReferralTier
-from qunyun.engage.tiers import Level, Plan, Tiers
+from qunyun.engage.links import MemberLinks
+from qunyun.engage.points import Ledger
+from qunyun.engage.referrals import Referrals
+from qunyun.engage.service import Engagement
+from qunyun.engage.tiers import Tiers
 from qunyun.privacy import PiiProtector, load_key, load_or_create_key
 from qunyun.store import ensure_workspace, make_engine, migrate
 from qunyun.store.tables import communities
@@ -58,18 +60,24 @@ class AppContext:
         loader = load_or_create_key if create else load_key
         return PiiProtector(loader(privacy.secret_key, key_file))
 
+    @cached_property
+    def engagement(self) -> Engagement:
+        return Engagement(self.settings, self.engine, self.clock, self.workspace_id)
+
     def ledger(self) -> Ledger:
-        points = self.settings.points
-        policy = PointsPolicy(validity_days=points.validity_days or None, earn=points.earn)
-        return Ledger(self.engine, self.workspace_id, self.clock, policy)
+        return self.engagement.ledger
 
     def checkins(self) -> Checkins:
-        c = self.settings.checkin
-        policy = CheckinPolicy(dict(c.streak_rewards), c.makeup_cards_per_month, c.makeup_window_days)
-        return Checkins(self.engine, self.workspace_id, self.clock, self.ledger(), policy)
+        return self.engagement.checkins
 
     def coupons(self) -> Coupons:
-        return Coupons(self.engine, self.workspace_id, self.clock)
+        return self.engagement.coupons
+
+    def referrals(self) -> Referrals:
+        return self.engagement.referrals
+
+    def tiers(self) -> Tiers:
+        return self.engagement.tiers
 
     def member_zone(self, community_id: int | None) -> ZoneInfo:
         """A member's local time: their community's timezone, else the workspace's."""
@@ -82,21 +90,8 @@ class AppContext:
                 return ZoneInfo(zone)
         return self.settings.zone
 
-    def referrals(self) -> Referrals:
-        tiers = [ReferralTier(t.invites, t.campaign) for t in self.settings.referrals.tiers]
-        return Referrals(self.engine, self.workspace_id, self.clock, self.ledger(), tiers)
-
-    def tiers(self) -> Tiers:
-        conf = self.settings.tiers
-        levels = [
-            Level(
-                lv.name,
-                lv.label,
-                lv.min_points,
-                round(lv.min_spend * 100) if lv.min_spend is not None else None,
-                tuple(lv.perks),
-            )
-            for lv in conf.levels
-        ]
-        plans = [Plan(p.name, p.label, round(p.price * 100), p.currency, p.days, p.level) for p in conf.plans]
-        return Tiers(self.engine, self.workspace_id, self.clock, levels, plans)
+    def member_links(self) -> MemberLinks:
+        """Signing member links with a key derived from the workspace secret (made on first use)."""
+        privacy = self.settings.privacy
+        key = load_or_create_key(privacy.secret_key, self.settings.resolve_path(privacy.key_file))
+        return MemberLinks(key.raw)

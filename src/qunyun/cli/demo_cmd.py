@@ -110,6 +110,9 @@ def demo_command(
     from qunyun.cli.demo_platforms import print_platforms  # httpx and the importers only here
 
     print_platforms(ctx, sim)
+    from qunyun.cli.demo_engage import print_engagement
+
+    print_engagement(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
 

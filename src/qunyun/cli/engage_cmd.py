@@ -1,7 +1,7 @@
 """`qunyun checkin`, `qunyun coupons …`, `qunyun leaderboard`: engagement from the command line."""
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -13,7 +13,8 @@ from qunyun.cli.output import console, money, print_json, when
 from qunyun.cli.timeparse import parse_instant
 from qunyun.engage.badges import Badges
 from qunyun.engage.coupons import CampaignSpec, Coupon
-from qunyun.engage.leaderboard import ScoreRule, leaderboard
+from qunyun.engage.leaderboard import ScoreRule, leaderboard, month_bounds
+from qunyun.store.member_activity import require_member
 
 coupons_app = typer.Typer(no_args_is_help=True, help="Coupon campaigns: create, issue, redeem, list.")
 
@@ -304,3 +305,80 @@ def tier_subscribe_command(
     else:
         note = " (already recorded)" if sub.replayed else ""
         console.print(f"member {member}: {plan} until {when(sub.expires_at, ctx.settings.zone)}{note}")
+
+
+def link_command(
+    member: MemberArg,
+    survey: Annotated[str | None, typer.Option(help="Open this survey instead of the member's home.")] = None,
+    days: Annotated[int | None, typer.Option(help="Valid this many days (default [h5] link_days).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A signed, expiring link to the member's page (points, coupons, tier, invite, check-in) or a survey."""
+    ctx = AppContext.create(db, config)
+    with ctx.engine.connect() as conn:
+        require_member(conn, ctx.workspace_id, member)
+    h5 = ctx.settings.h5
+    expires = ctx.clock.now() + timedelta(days=days or h5.link_days)
+    token = ctx.member_links().issue(
+        ctx.workspace_id, member, f"survey:{survey}" if survey else "home", expires
+    )
+    url = f"{h5.base_url.rstrip('/')}/m/{token}"
+    if as_json:
+        print_json({"member": member, "url": url, "expires_at": expires})
+    else:
+        console.print(url, soft_wrap=True)
+
+
+squads_app = typer.Typer(no_args_is_help=True, help="Squads (小组) and squad points.")
+
+
+@squads_app.command("create")
+def squad_create_command(
+    name: Annotated[str, typer.Argument(help="Squad name, e.g. 读书一组.")],
+    leader: Annotated[int | None, typer.Option(help="Leader's member id (joins the squad).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a squad (the same name again is the same squad)."""
+    ctx = AppContext.create(db, config)
+    console.print(f"squad {ctx.engagement.squads.create(name, leader_id=leader)}: {name}")
+
+
+@squads_app.command("add")
+def squad_add_command(
+    squad: Annotated[int, typer.Argument(help="Squad id.")],
+    members: Annotated[list[int], typer.Argument(help="Member ids.")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Put members in a squad (one squad per member, at most 10 per squad)."""
+    ctx = AppContext.create(db, config)
+    for member in members:
+        ctx.engagement.squads.add(squad, member)
+    console.print(f"squad {squad}: {len(members)} member(s) added")
+
+
+@squads_app.command("standings")
+def squad_standings_command(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Squads by points earned this month: the squad's own plus its members'."""
+    ctx = AppContext.create(db, config)
+    zone = ctx.settings.zone
+    period = month or ctx.clock.now().astimezone(zone).strftime("%Y-%m")
+    start, end = month_bounds(period, zone)
+    rows = ctx.engagement.squads.standings(start, end)
+    if as_json:
+        print_json({"month": period, "squads": [asdict(r) for r in rows]})
+        return
+    table = Table("squad", "name", "members", "squad points", "member points", "total", title=period)
+    for r in rows:
+        table.add_row(
+            str(r.squad_id), r.name, str(r.members), str(r.squad_points), str(r.member_points), str(r.total)
+        )
+    console.print(table)

@@ -11,6 +11,7 @@ from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, money, print_json, when
 from qunyun.cli.timeparse import parse_every, parse_instant
+from qunyun.engage.earn_pass import award_activity_points
 from qunyun.lifecycle import RefreshReport, refresh
 from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last_as_of
 
@@ -94,6 +95,7 @@ def refresh_command(
     transitions = sum(r.transitions for r in reports)
     models = refit_models_if_due(ctx, last.as_of)
     text = read_new_messages(ctx)
+    earned = award_activity_points(ctx.ledger(), history=ctx.settings.points.award_history)
     if as_json:
         print_json(
             {
@@ -102,6 +104,7 @@ def refresh_command(
                 "mode": last.mode,
                 "models_refitted": models is not None,
                 "text": {"messages": text.messages, "flags": text.flags, "alerts": text.alerts},
+                "points": {"first_messages": earned.first_messages, "survey_answers": earned.survey_answers},
                 "memberships": last.memberships,
                 "transitions": transitions,
                 "segments": last.segments,
@@ -117,7 +120,8 @@ def refresh_command(
     console.print(
         f"refreshed ({last.mode}) {last.memberships:,} memberships as of {when(last.as_of, zone)} "
         f"({len(reports)} run(s), {transitions:,} transitions recorded); "
-        f"text: {text.messages:,} new messages read, {text.flags:,} flags, {text.alerts:,} alerts"
+        f"text: {text.messages:,} new messages read, {text.flags:,} flags, {text.alerts:,} alerts; "
+        f"points: {earned.first_messages:,} first messages, {earned.survey_answers:,} survey answers"
     )
 
 

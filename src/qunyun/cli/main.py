@@ -14,7 +14,9 @@ from qunyun.cli.engage_cmd import (
     checkin_command,
     coupons_app,
     leaderboard_command,
+    link_command,
     referrals_app,
+    squads_app,
     tiers_app,
 )
 from qunyun.cli.import_cmd import import_app
@@ -67,6 +69,8 @@ app.add_typer(coupons_app, name="coupons")
 app.command("leaderboard")(leaderboard_command)
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(tiers_app, name="tiers")
+app.command("link")(link_command)
+app.add_typer(squads_app, name="squads")
 app.add_typer(survey_app, name="survey")
 
 

@@ -15,7 +15,7 @@ def serve_hooks_command(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Serve POST /hooks/{source} and /hooks/wecom until stopped (Ctrl-C)."""
+    """Serve POST /hooks/{source}, /hooks/wecom and the member pages /m/… until stopped (Ctrl-C)."""
     import uvicorn
 
     from qunyun.api import Services, create_app
@@ -23,7 +23,9 @@ def serve_hooks_command(
 
     ctx = AppContext.create(db, config)
     linker = ContactLinker(ctx.protector(create=True), ctx.workspace_id)
-    app = create_app(Services(ctx.settings, ctx.engine, ctx.clock, ctx.workspace_id, linker))
+    services = Services(ctx.settings, ctx.engine, ctx.clock, ctx.workspace_id, linker, ctx.member_links())
+    app = create_app(services)
     sources = ", ".join(sorted(ctx.settings.hooks.secrets)) or "none configured"
     err_console.print(f"hooks on http://{host}:{port}/hooks/{{source}} (sources: {sources})")
+    err_console.print(f"member pages on http://{host}:{port}/m/<link> (make links with `qunyun link`)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from qunyun.store.engage_tables import ledger_accounts, lot_consumptions, point_lots
+from qunyun.store.member_activity import require_member
 
 OwnerKind = Literal["member", "squad", "system"]
 POINTS = "points"
@@ -48,7 +49,7 @@ class Slice:
 def account_id(
     conn: Connection, workspace_id: int, kind: OwnerKind, owner_id: int, name: str, at: datetime
 ) -> int:
-    """The account's id, opening it (balance 0) on first use."""
+    """The account's id, opening it (balance 0) on first use; a member's only if the member exists."""
     key = and_(
         ledger_accounts.c.workspace_id == workspace_id,
         ledger_accounts.c.kind == kind,
@@ -58,6 +59,8 @@ def account_id(
     found = conn.execute(select(ledger_accounts.c.id).where(key)).scalar_one_or_none()
     if found is not None:
         return int(found)
+    if kind == "member":
+        require_member(conn, workspace_id, owner_id)
     insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(
         insert_fn(ledger_accounts)
@@ -143,46 +146,45 @@ def take_from_lots(
     conn: Connection, account: int, transaction_id: int, amount: int, at: datetime
 ) -> list[Slice]:
     """Consume `amount` from the account's live lots, soonest expiry first (FIFO by earning)."""
-    # Pages of lots, soonest deadline first: an account that received many transfers holds
-    # many small lots, and a spend should read only the few it takes.
-    query = (
-        select(point_lots.c.id, point_lots.c.remaining, point_lots.c.expires_at)
-        .where(
-            point_lots.c.account_id == account,
-            point_lots.c.remaining > 0,
-            or_(point_lots.c.expires_at.is_(None), point_lots.c.expires_at > at),
-        )
-        # Lots that never expire go last; among the rest the oldest deadline first.
-        .order_by(
-            point_lots.c.expires_at.is_(None),
-            point_lots.c.expires_at,
-            point_lots.c.earned_at,
-            point_lots.c.id,
-        )
+    # Pages of live lots, soonest deadline first, then those that never expire: each query walks
+    # the partial index of lots with points left, so only the few lots taken are read.
+    live = select(point_lots.c.id, point_lots.c.remaining, point_lots.c.expires_at).where(
+        point_lots.c.account_id == account, point_lots.c.remaining > 0
+    )
+    phases = (
+        live.where(point_lots.c.expires_at > at).order_by(point_lots.c.expires_at, point_lots.c.id),
+        live.where(point_lots.c.expires_at.is_(None)).order_by(point_lots.c.id),
     )
     taken: list[Slice] = []
-    left, offset, page = amount, 0, 8
-    while left:
-        lots = conn.execute(query.offset(offset).limit(page)).all()
-        if not lots:
-            # The caller checked the cached balance; lots disagreeing with it is corruption.
-            raise RuntimeError(f"ledger account {account}: lots hold {amount - left} of {amount} points")
-        for lot in lots:
-            share = min(left, int(lot.remaining))
-            taken.append(Slice(int(lot.id), share, lot.expires_at))
-            left -= share
-            if not left:
+    left = amount
+    for query in phases:
+        offset, page = 0, 8
+        while left:
+            lots = conn.execute(query.offset(offset).limit(page)).all()
+            for lot in lots:
+                share = min(left, int(lot.remaining))
+                taken.append(Slice(int(lot.id), share, lot.expires_at))
+                left -= share
+                if not left:
+                    break
+            if len(lots) < page:
                 break
-        offset, page = offset + page, page * 4
-    for part in taken:
-        conn.execute(
-            update(point_lots)
-            .where(point_lots.c.id == part.lot_id)
-            .values(remaining=point_lots.c.remaining - part.amount)
-        )
-        conn.execute(
-            insert(lot_consumptions).values(
-                transaction_id=transaction_id, lot_id=part.lot_id, amount=part.amount, refunded=0
-            )
-        )
+            offset, page = offset + page, page * 4
+    if left:
+        # The caller checked the cached balance; lots disagreeing with it is corruption.
+        raise RuntimeError(f"ledger account {account}: lots hold {amount - left} of {amount} points")
+    # One statement each for all slices (executemany): fewer round trips per spend.
+    conn.execute(
+        update(point_lots)
+        .where(point_lots.c.id == bindparam("lot"))
+        .values(remaining=point_lots.c.remaining - bindparam("take")),
+        [{"lot": part.lot_id, "take": part.amount} for part in taken],
+    )
+    conn.execute(
+        insert(lot_consumptions),
+        [
+            {"transaction_id": transaction_id, "lot_id": p.lot_id, "amount": p.amount, "refunded": 0}
+            for p in taken
+        ],
+    )
     return taken

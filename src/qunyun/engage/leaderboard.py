@@ -142,6 +142,7 @@ def _counts(
     names: dict[int, str] = {}
     rows = conn.execute(
         select(identities.c.member_id, activities.c.kind, activities.c.text, members.c.display_name)
+        .select_from(activities)
         .join(identities, identities.c.id == activities.c.identity_id)
         .join(members, members.c.id == identities.c.member_id)
         .where(*where, activities.c.kind.in_(list(rule.weights)))  # type: ignore[arg-type]

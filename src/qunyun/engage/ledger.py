@@ -132,13 +132,12 @@ def earn(
     _check_amount(amount)
     member_id = owner.id if owner.kind == "member" else None
     extra = {"owner": f"{owner.kind}:{owner.id}", **(detail or {})}
+    account = acc.owner_account(conn, workspace_id, owner, at)  # refuses an unknown member
     txn, replay = _open(conn, workspace_id, _Request("earn", key, amount, at, member_id, rule, None, extra))
     if replay:
         return replay
-    account = acc.owner_account(conn, workspace_id, owner, at)
     books = books or acc.system_accounts(conn, workspace_id, at)
-    acc.lock(conn, account)
-    acc.add_to_balance(conn, account, amount, at)
+    acc.add_to_balance(conn, account, amount, at)  # the UPDATE holds the row until commit
     acc.add_lot(conn, account, txn, amount, at, at + validity if validity else None)
     _entries(conn, txn, [(books.issued, -amount), (account, amount)])
     return Posted(txn, "earn", amount, False, extra)
@@ -158,10 +157,10 @@ def spend(
     """Take points from a member; `InsufficientPointsError` (and nothing written) if short."""
     _check_amount(amount)
     detail = {"reason": reason} if reason else {}
+    account = acc.owner_account(conn, workspace_id, Owner.member(member_id), at)
     txn, replay = _open(conn, workspace_id, _Request("spend", key, amount, at, member_id, None, None, detail))
     if replay:
         return replay
-    account = acc.owner_account(conn, workspace_id, Owner.member(member_id), at)
     books = books or acc.system_accounts(conn, workspace_id, at)
     acc.lock(conn, account)
     expire_account(conn, workspace_id, account, at, books)
@@ -280,19 +279,26 @@ def transfer(
     """Move points between members; they keep their expiry dates."""
     _check_amount(amount)
     detail = {"to": to_member}
+    source = acc.owner_account(conn, workspace_id, Owner.member(from_member), at)
+    target = acc.owner_account(conn, workspace_id, Owner.member(to_member), at)
     txn, replay = _open(
         conn, workspace_id, _Request("transfer", key, amount, at, from_member, None, None, detail)
     )
     if replay:
         return replay
-    source = acc.owner_account(conn, workspace_id, Owner.member(from_member), at)
-    target = acc.owner_account(conn, workspace_id, Owner.member(to_member), at)
     acc.lock(conn, source, target)
     expire_account(conn, workspace_id, source, at, books)
     if not acc.add_to_balance(conn, source, -amount, at):
         raise InsufficientPointsError(from_member, amount, acc.balance_of(conn, source))
-    for part in acc.take_from_lots(conn, source, txn, amount, at):
-        acc.add_lot(conn, target, txn, part.amount, at, part.expires_at)
+    slices = acc.take_from_lots(conn, source, txn, amount, at)
+    conn.execute(
+        insert(point_lots),
+        [
+            {"account_id": target, "transaction_id": txn, "amount": p.amount, "remaining": p.amount,
+             "earned_at": at, "expires_at": p.expires_at}
+            for p in slices
+        ],
+    )  # fmt: skip
     acc.add_to_balance(conn, target, amount, at)
     _entries(conn, txn, [(source, -amount), (target, amount)])
     return Posted(txn, "transfer", amount, False, detail)

@@ -20,7 +20,6 @@ from qunyun.engage.accounts import Owner, SystemAccounts
 from qunyun.engage.errors import EngageError
 from qunyun.engage.ledger import Posted
 from qunyun.store.engage_tables import ledger_accounts, ledger_entries, ledger_transactions, point_lots
-from qunyun.store.member_activity import require_member
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,6 @@ class Ledger:
 
         def run() -> Posted:
             with self.engine.begin() as conn:
-                if target.kind == "member":
-                    require_member(conn, self.workspace_id, target.id)
                 return ledger.earn(
                     conn,
                     self.workspace_id,
@@ -113,7 +110,6 @@ class Ledger:
     def spend(self, member_id: int, amount: int, *, key: str, reason: str | None = None) -> Posted:
         def run() -> Posted:
             with self.engine.begin() as conn:
-                require_member(conn, self.workspace_id, member_id)
                 return ledger.spend(
                     conn,
                     self.workspace_id,
@@ -145,8 +141,6 @@ class Ledger:
     def transfer(self, from_member: int, to_member: int, amount: int, *, key: str) -> Posted:
         def run() -> Posted:
             with self.engine.begin() as conn:
-                require_member(conn, self.workspace_id, from_member)
-                require_member(conn, self.workspace_id, to_member)
                 return ledger.transfer(
                     conn,
                     self.workspace_id,

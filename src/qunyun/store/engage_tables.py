@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from qunyun.store.tables import metadata
@@ -67,6 +68,8 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),  # signed: credit to the account > 0
 )
 
+LIVE_LOT = text("remaining > 0")
+
 point_lots = Table(
     "point_lots",
     metadata,
@@ -78,8 +81,10 @@ point_lots = Table(
     Column("earned_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime),
     CheckConstraint("remaining >= 0 AND remaining <= amount", name="ck_point_lots_remaining"),
-    Index(None, "account_id", "expires_at"),
-    Index(None, "expires_at", "remaining"),
+    # Only lots with points left are ever searched (spending, expiry); used-up ones stay out of the
+    # indexes, so an account that received thousands of transfers is still read in a few rows.
+    Index(None, "account_id", "expires_at", "id", postgresql_where=LIVE_LOT, sqlite_where=LIVE_LOT),
+    Index(None, "expires_at", postgresql_where=LIVE_LOT, sqlite_where=LIVE_LOT),
 )
 
 lot_consumptions = Table(

@@ -309,11 +309,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_point_lots")),
     )
     with op.batch_alter_table("point_lots", schema=None) as batch_op:
+        live = sa.text("remaining > 0")  # partial: only lots with points left are searched
         batch_op.create_index(
-            batch_op.f("ix_point_lots_account_id_expires_at"), ["account_id", "expires_at"], unique=False
+            batch_op.f("ix_point_lots_account_id_expires_at_id"),
+            ["account_id", "expires_at", "id"],
+            unique=False,
+            postgresql_where=live,
+            sqlite_where=live,
         )
         batch_op.create_index(
-            batch_op.f("ix_point_lots_expires_at_remaining"), ["expires_at", "remaining"], unique=False
+            batch_op.f("ix_point_lots_expires_at"),
+            ["expires_at"],
+            unique=False,
+            postgresql_where=live,
+            sqlite_where=live,
         )
 
     op.create_table(
@@ -369,8 +378,8 @@ def downgrade() -> None:
 
     op.drop_table("squad_members")
     with op.batch_alter_table("point_lots", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_point_lots_expires_at_remaining"))
-        batch_op.drop_index(batch_op.f("ix_point_lots_account_id_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_point_lots_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_point_lots_account_id_expires_at_id"))
 
     op.drop_table("point_lots")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
