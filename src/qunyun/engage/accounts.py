@@ -142,6 +142,36 @@ def add_lot(
     )
 
 
+def credit_lot(
+    conn: Connection,
+    account: int,
+    transaction_id: int,
+    amount: int,
+    at: datetime,
+    expires_at: datetime | None,
+) -> None:
+    """Add points expiring at `expires_at` to the account's live lot with that date, or a new lot.
+
+    Growing a lot's amount and remaining together keeps what was taken from it unchanged, so
+    `verify` still adds up; the transfer's entries record where the points came from.
+    """
+    same = point_lots.c.expires_at.is_(None) if expires_at is None else point_lots.c.expires_at == expires_at
+    lot = conn.execute(
+        select(point_lots.c.id)
+        .where(point_lots.c.account_id == account, point_lots.c.remaining > 0, same)
+        .order_by(point_lots.c.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if lot is None:
+        add_lot(conn, account, transaction_id, amount, at, expires_at)
+        return
+    conn.execute(
+        update(point_lots)
+        .where(point_lots.c.id == lot)
+        .values(amount=point_lots.c.amount + amount, remaining=point_lots.c.remaining + amount)
+    )
+
+
 def take_from_lots(
     conn: Connection, account: int, transaction_id: int, amount: int, at: datetime
 ) -> list[Slice]:

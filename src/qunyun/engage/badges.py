@@ -42,6 +42,20 @@ class Badges:
         detail: dict[str, Any] | None = None,
         points: int = 0,
     ) -> bool:
+        """See `_award`; re-run if PostgreSQL aborts it to break a deadlock with another writer."""
+        return ledger.retrying(
+            lambda: self._award(member_id, badge, period=period, detail=detail, points=points)
+        )
+
+    def _award(
+        self,
+        member_id: int,
+        badge: str,
+        *,
+        period: str = "",
+        detail: dict[str, Any] | None = None,
+        points: int = 0,
+    ) -> bool:
         """Give the badge (and its points) unless the member already has it for the period."""
         self.points.books()
         now = self.clock.now()

@@ -90,6 +90,19 @@ class Checkins:
         community_id: int | None = None,
         makeup_day: date | None = None,
     ) -> CheckinResult:
+        """See `_check_in`; re-run if PostgreSQL aborts it to break a deadlock with another writer."""
+        return ledger.retrying(
+            lambda: self._check_in(member_id, zone, community_id=community_id, makeup_day=makeup_day)
+        )
+
+    def _check_in(
+        self,
+        member_id: int,
+        zone: ZoneInfo,
+        *,
+        community_id: int | None = None,
+        makeup_day: date | None = None,
+    ) -> CheckinResult:
         now = self.clock.now()
         today = now.astimezone(zone).date()
         day = makeup_day or today

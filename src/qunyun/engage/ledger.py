@@ -290,15 +290,14 @@ def transfer(
     expire_account(conn, workspace_id, source, at, books)
     if not acc.add_to_balance(conn, source, -amount, at):
         raise InsufficientPointsError(from_member, amount, acc.balance_of(conn, source))
-    slices = acc.take_from_lots(conn, source, txn, amount, at)
-    conn.execute(
-        insert(point_lots),
-        [
-            {"account_id": target, "transaction_id": txn, "amount": p.amount, "remaining": p.amount,
-             "earned_at": at, "expires_at": p.expires_at}
-            for p in slices
-        ],
-    )  # fmt: skip
+    # The receiver's points keep their expiry dates; all that expire together go into one lot
+    # (the receiver's live lot with that date, if any), so transfers do not shred accounts into
+    # ever smaller lots.
+    arriving: dict[datetime | None, int] = {}
+    for part in acc.take_from_lots(conn, source, txn, amount, at):
+        arriving[part.expires_at] = arriving.get(part.expires_at, 0) + part.amount
+    for expires_at, points in arriving.items():
+        acc.credit_lot(conn, target, txn, points, at, expires_at)
     acc.add_to_balance(conn, target, amount, at)
     _entries(conn, txn, [(source, -amount), (target, amount)])
     return Posted(txn, "transfer", amount, False, detail)

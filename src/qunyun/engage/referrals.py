@@ -97,6 +97,10 @@ class Referrals:
             return code
 
     def attribute(self, invitee_id: int, code: str, *, community_id: int | None = None) -> Attribution:
+        """See `_attribute`; re-run if PostgreSQL aborts it to break a deadlock with another writer."""
+        return ledger.retrying(lambda: self._attribute(invitee_id, code, community_id=community_id))
+
+    def _attribute(self, invitee_id: int, code: str, *, community_id: int | None = None) -> Attribution:
         self.points.books()
         now = self.clock.now()
         code = code.strip().upper()
