@@ -1,8 +1,12 @@
 """Ledger accounts and the lots inside them: find or open, lock, credit, consume.
 
-Locking order (so concurrent writers never deadlock): the transaction row
-first, then member/squad accounts in ascending id order, never a system
-account. System accounts (`issued`, `redeemed`, `expired`) carry no cached
+Locking order (so concurrent writers of the ledger never deadlock): the
+accounts are looked up (no locks; a member's account is opened on first use,
+only if the member exists), then the transaction row is inserted, then
+member/squad accounts are locked in ascending id order, never a system
+account. A check-in or referral that posts for two members in one
+transaction can still meet a transfer the other way round; PostgreSQL breaks
+that and the action is retried. System accounts (`issued`, `redeemed`, `expired`) carry no cached
 balance: a row every writer updates would serialise them all; `verify` derives
 their balances from the entries.
 """

@@ -9,7 +9,7 @@ Every posting is a transaction row plus entries that sum to zero:
     expire    member −r   → expired +r  (one transaction per lot, when it expires)
     transfer  member A −n → member B +n (B's new lots keep A's expiry dates)
 
-The transaction row is inserted first, with the key: a replay finds it and
+The transaction row goes in before anything moves, with the key: a replay finds it and
 returns the first result; the same key for a different request raises
 `IdempotencyConflictError`. A member's balance never goes below zero: the
 cached balance moves by a conditional UPDATE (and a CHECK backs it). Functions
