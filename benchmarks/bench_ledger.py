@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -37,7 +36,7 @@ MEMBERS = 200
 def prepare(url: str) -> tuple[int, list[int]]:
     engine = make_engine(url)
     migrate(engine)
-    now = datetime.now(UTC)
+    now = SystemClock().now()
     with engine.begin() as conn:
         workspace = ensure_workspace(conn, f"bench-{time.time_ns()}", now)
         ids = []

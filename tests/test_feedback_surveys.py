@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from conftest import T0
 from helpers import row, run_import, write_csv
@@ -282,6 +282,24 @@ def test_a_poll_answer_is_a_poll_vote(
     assert _survey_activities(engine) == [(ActivityKind.POLL_VOTE.value, "survey:lunch")]
 
 
+def _wait_until_blocked(engine: Engine, timeout: float = 30.0) -> None:
+    """Return once another session of this database waits on a lock (no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as probe:
+        while time.monotonic() < deadline:
+            waiting = probe.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            probe.rollback()  # a fresh snapshot of pg_stat_activity for the next look
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the second writer never blocked on the first")
+
+
 def test_racing_second_response_leaves_one_response_and_one_activity(
     engine: Engine, workspace_id: int, clock: FixedClock, members: list[int]
 ) -> None:
@@ -297,7 +315,7 @@ def test_racing_second_response_leaves_one_response_and_one_activity(
         loser = pool.submit(
             _answer, engine, workspace_id, clock, NewResponse("nps", members[0], {"score": 8}, key="h5")
         )
-        time.sleep(1.0)
+        _wait_until_blocked(engine)  # the loser is inside its insert, queued behind the winner's row
         transaction.commit()
         result = loser.result(timeout=30)
     winner.close()
