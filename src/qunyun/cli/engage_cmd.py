@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from qunyun.cli.context import AppContext
-from qunyun.cli.options import ConfigOption, DbOption, JsonOption
+from qunyun.cli.options import ConfigOption, DbOption, JsonOption, KeyOption
 from qunyun.cli.output import console, money, print_json, when
 from qunyun.cli.timeparse import parse_instant
 from qunyun.engage.badges import Badges
@@ -19,7 +19,6 @@ from qunyun.store.member_activity import require_member
 coupons_app = typer.Typer(no_args_is_help=True, help="Coupon campaigns: create, issue, redeem, list.")
 
 MemberArg = Annotated[int, typer.Argument(help="Member id.")]
-KeyOption = Annotated[str, typer.Option("--key", help="Idempotency key: the same key twice applies once.")]
 
 
 def checkin_command(

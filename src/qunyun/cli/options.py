@@ -20,3 +20,6 @@ ConfigOption = Annotated[
     typer.Option("--config", help="Path to qunyun.toml (default: ./qunyun.toml or $QUNYUN_CONFIG)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (see docs/cli.md).")]
+KeyOption = Annotated[
+    str, typer.Option("--key", help="Idempotency key: the same key twice applies once (docs/engagement.md).")
+]

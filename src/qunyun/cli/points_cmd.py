@@ -6,17 +6,13 @@ import typer
 from rich.table import Table
 
 from qunyun.cli.context import AppContext
-from qunyun.cli.options import ConfigOption, DbOption, JsonOption
+from qunyun.cli.options import ConfigOption, DbOption, JsonOption, KeyOption
 from qunyun.cli.output import console, print_json, when
 from qunyun.engage.ledger import Posted
 from qunyun.engage.ledger_verify import verify_ledger
 
 points_app = typer.Typer(no_args_is_help=True, help="Members' points: balance, history, earn, spend, refund.")
 ledger_app = typer.Typer(no_args_is_help=True, help="The points ledger as a whole.")
-
-KeyOption = Annotated[
-    str, typer.Option("--key", help="Idempotency key: the same key twice applies once (docs/engagement.md).")
-]
 
 
 def _posted(result: Posted, as_json: bool, balance: int | None) -> None:
