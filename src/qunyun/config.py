@@ -339,6 +339,38 @@ class H5Config(_Section):
     link_days: int = Field(7, ge=1, le=90)
 
 
+class JourneysConfig(_Section):
+    """The journey engine and its guard rails (docs/playbooks.md)."""
+
+    daily_cap: int = Field(2, ge=0)  # messages per member per member-local day, all playbooks together
+    weekly_cap: int = Field(5, ge=0)  # … per member-local ISO week
+    quiet_start: str = "22:00"  # member-local; messages wait until quiet_end, never dropped for it
+    quiet_end: str = "08:00"
+    task_deadline_hours: int = Field(24, ge=1)  # operator tasks are overdue after this
+    message_ttl_days: int = Field(3, ge=1)  # a message still held back after this is expired, not sent late
+    batch_size: int = Field(500, ge=1, le=10_000)  # due steps (or outbox rows) claimed per transaction
+    dispatch_retries: int = Field(5, ge=1)  # failed sends before the dead-letter state
+    retry_backoff_seconds: int = Field(60, ge=1)  # doubled at each retry
+    lease_seconds: int = Field(300, ge=10)  # a claimed send not finished by then is taken over
+    # A WeCom customer or group gets at most as many mass messages in a month as the month has days.
+    wecom_monthly_quota: bool = True
+    # platform → channel that sends to it; "task" makes an operator task (WeChat has no bot API to members).
+    channels: dict[str, str] = Field(
+        default_factory=lambda: {"wechat": "task", "wecom": "task", "web": "task", "other": "task"}
+    )
+    opt_out_words: list[str] = Field(
+        default_factory=lambda: ["退订", "TD", "T", "取消订阅", "stop", "unsubscribe"]
+    )
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, _, minute = value.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"{value!r} is not a HH:MM time")
+        return value
+
+
 class Settings(_Section):
     general: GeneralConfig = GeneralConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -364,6 +396,7 @@ class Settings(_Section):
     referrals: ReferralsConfig = ReferralsConfig()
     tiers: TiersConfig = TiersConfig()
     h5: H5Config = H5Config()
+    journeys: JourneysConfig = JourneysConfig()
     base_dir: Path = Path(".")
 
     @property

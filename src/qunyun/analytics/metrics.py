@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import ibis
 
 from qunyun.analytics.engine import AnalyticsEngine
-from qunyun.domain import MESSAGE_KINDS, ActivityKind
+from qunyun.domain import MESSAGE_KINDS, SYSTEM_KINDS, ActivityKind
 
 Grain = Literal["day", "week", "month"]
 _TRUNC = {"day": "D", "week": "W", "month": "M"}
@@ -26,7 +26,7 @@ DEFAULT_ACTIVE_KINDS = tuple(
     sorted(
         k.value
         for k in ActivityKind
-        if k not in (ActivityKind.JOIN, ActivityKind.LEAVE, ActivityKind.VIEW, ActivityKind.TEXT_FLAG)
+        if k not in (ActivityKind.JOIN, ActivityKind.LEAVE, ActivityKind.VIEW) and k not in SYSTEM_KINDS
     )
 )
 INTERACTION_KINDS = tuple(

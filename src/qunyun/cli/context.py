@@ -1,7 +1,7 @@
 """What every command needs: settings, a migrated engine, the workspace, a clock."""
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from qunyun.analytics import ActivityMirror, FactsSource, MirroredFacts
 from qunyun.config import Settings, load_settings
-from qunyun.domain import Clock, SystemClock
+from qunyun.domain import Clock, FixedClock, SystemClock
 from qunyun.engage.checkins import Checkins
 from qunyun.engage.coupons import Coupons
 from qunyun.engage.links import MemberLinks
@@ -18,6 +18,7 @@ from qunyun.engage.points import Ledger
 from qunyun.engage.referrals import Referrals
 from qunyun.engage.service import Engagement
 from qunyun.engage.tiers import Tiers
+from qunyun.journeys.service import Journeys
 from qunyun.privacy import PiiProtector, load_key, load_or_create_key
 from qunyun.store import ensure_workspace, make_engine, migrate
 from qunyun.store.tables import communities
@@ -95,3 +96,18 @@ class AppContext:
         privacy = self.settings.privacy
         key = load_or_create_key(privacy.secret_key, self.settings.resolve_path(privacy.key_file))
         return MemberLinks(key.raw)
+
+    @cached_property
+    def journeys(self) -> Journeys:
+        links = self.member_links()
+        base = self.settings.h5.base_url.rstrip("/")
+        workspace_id = self.workspace_id
+
+        def link(member_id: int, target: str, expires: datetime) -> str:
+            return f"{base}/m/{links.issue(workspace_id, member_id, target, expires)}"
+
+        return Journeys(self.settings, self.engine, self.clock, workspace_id, links=link)
+
+    def at(self, instant: datetime) -> "AppContext":
+        """The same context on a clock frozen at `instant` (`--as-of`)."""
+        return replace(self, clock=FixedClock(instant))

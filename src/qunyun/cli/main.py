@@ -26,6 +26,7 @@ from qunyun.cli.members_cmd import member_command, members_app
 from qunyun.cli.metrics_cmd import metrics_command
 from qunyun.cli.models_cmd import models_app
 from qunyun.cli.output import err_console
+from qunyun.cli.playbooks_cmd import outbox_app, playbooks_app, run_command, tasks_app, worker_command
 from qunyun.cli.points_cmd import ledger_app, points_app
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.serve_cmd import serve_hooks_command
@@ -72,6 +73,11 @@ app.add_typer(tiers_app, name="tiers")
 app.command("link")(link_command)
 app.add_typer(squads_app, name="squads")
 app.add_typer(survey_app, name="survey")
+app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(outbox_app, name="outbox")
+app.command("run")(run_command)
+app.command("worker")(worker_command)
 
 
 def main() -> None:

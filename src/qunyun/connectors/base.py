@@ -15,7 +15,8 @@ Every adapter (Matrix, Telegram, Discord, Slack, WeCom, email, webhook) is a
   is dropped by the platform, so it is made. Their windows are finite (Synapse
   keeps transaction ids for about 30 minutes, Discord nonces for minutes,
   WeCom at most 4 hours), so a key left in doubt by a crash is never resent
-  later, on any platform.
+  later, on any platform, except where the receiver promises to keep keys for
+  good (`durable_idempotency`, the webhook contract): there it is resent.
 - Published rate limits are kept before sending (`pacing.Pacer`); a 429 or
   the platform's own "slow down" answer is honoured by waiting its
   retry-after, up to `max_wait` seconds; longer waits return `deferred`
@@ -188,6 +189,9 @@ class Channel(ABC):
     name: str = "channel"
     # True where the platform drops a repeated request for a while (a resend within one send is safe).
     native_idempotency: bool = False
+    # True where the receiver keeps every idempotency key for good (our webhook contract): a key
+    # left in doubt by a crash may then be resent later, and the receiver drops the duplicate.
+    durable_idempotency: bool = False
 
     def __init__(self, send_log: SendLog, pacer: Pacer | None = None, policy: Policy | None = None) -> None:
         self.send_log = send_log
@@ -207,6 +211,8 @@ class Channel(ABC):
             raise ChannelError("an idempotency key is required", code="channel.no_key")
         earlier = self.send_log.claim(idempotency_key, self.name, message.fingerprint(recipient))
         if earlier is not None:
+            if earlier.status == "sending" and self.durable_idempotency:
+                return self._send_claimed(recipient, message, idempotency_key)
             if earlier.status == "sent":
                 return Delivery(
                     idempotency_key,

@@ -3,7 +3,8 @@
 Request: JSON `{id, recipient, direct, text, subject, locale}` with headers
 `Idempotency-Key`, `X-Qunyun-Timestamp` and `X-Qunyun-Signature`
 (`signing.py`). The receiver answers 2xx when it took the message (optionally
-`{"id": …}`), 409 when it already had this id (counted as delivered), 429 or
+`{"id": …}`), 409 when it already had this id (counted as delivered; the
+receiver keeps ids for good, so a send left in doubt by a crash is resent), 429 or
 5xx to be retried; any other 4xx is a refusal.
 """
 
@@ -23,6 +24,7 @@ DEFAULT_RATE = Rate(20, 1.0)
 class WebhookChannel(Channel):
     name = "webhook"
     native_idempotency = True  # the receiver is told the key and asked to honour it
+    durable_idempotency = True  # … for good (the contract above): an in-doubt key is safe to resend
 
     def __init__(
         self,

@@ -24,6 +24,13 @@ class ActivityKind(StrEnum):
     # Written by Qunyun, not by a member: a sensitive word or spam signal found in one of
     # their messages (text = "category:term", reply_to = the message's activity id).
     TEXT_FLAG = "text_flag"
+    # Written by Qunyun: a playbook's message reached the member (text = "sent:<playbook>:<step>")
+    # or finally could not ("dead:…"); reference_id = the outbox idempotency key.
+    DELIVERY = "delivery"
+
+
+# Kinds Qunyun writes about a member; never imported, never a sign of the member's own activity.
+SYSTEM_KINDS: frozenset[ActivityKind] = frozenset({ActivityKind.TEXT_FLAG, ActivityKind.DELIVERY})
 
 
 # "Spoke": the operator's notion of a message (发言). Replies are messages too.

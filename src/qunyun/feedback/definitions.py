@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from qunyun.feedback.errors import SurveyDefinitionError
 from qunyun.feedback.questions import SurveyDefinition
 
-BUILTINS = ("nps", "exit")
+BUILTINS = ("nps", "exit", "wake-up-poll", "proposal")
 MAX_FILE_BYTES = 1_000_000  # a definition is a few kB; anything bigger is a mistake or hostile
 _SHOWN_PROBLEMS = 5
 

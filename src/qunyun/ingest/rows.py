@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from qunyun.domain import IMPORT_COLUMNS, ActivityKind, ActivityRecord, Platform, to_minor_units
+from qunyun.domain import IMPORT_COLUMNS, SYSTEM_KINDS, ActivityKind, ActivityRecord, Platform, to_minor_units
 
 FIELDS = IMPORT_COLUMNS
 REQUIRED = ("occurred_at", "member", "kind")
@@ -37,8 +37,8 @@ KIND_ALIASES: dict[str, ActivityKind] = {
     "参加活动": ActivityKind.EVENT_ATTEND,
     "投诉": ActivityKind.COMPLAINT,
 }
-# text_flag is written by Qunyun itself (docs/text.md), never imported.
-_KINDS = {kind.value: kind for kind in ActivityKind if kind is not ActivityKind.TEXT_FLAG} | KIND_ALIASES
+# text_flag and delivery are written by Qunyun itself (docs/text.md, docs/playbooks.md), never imported.
+_KINDS = {kind.value: kind for kind in ActivityKind if kind not in SYSTEM_KINDS} | KIND_ALIASES
 _PLATFORMS = {p.value: p for p in Platform}
 _MAX_ID = 200
 _MAX_TEXT = 20_000

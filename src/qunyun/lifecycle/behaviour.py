@@ -28,6 +28,9 @@ _QUESTION = re.compile(r"[？?]\s*\S{0,4}$|吗[？?。！!…\s]*$|呢[？?。\s
 _NIGHT_HOURS = {23, 0, 1, 2, 3}
 
 
+_NOT_INTERACTIONS = ("join", "leave", "view", "text_flag", "delivery")
+
+
 def behaviour_tags(conn: Connection, member_id: int, as_of: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
     since = as_of - timedelta(days=WINDOW_DAYS)
     rows = conn.execute(
@@ -52,7 +55,7 @@ def behaviour_tags(conn: Connection, member_id: int, as_of: datetime, zone: Zone
     def tag(name: str, reason: str) -> None:
         tags.append({"tag": name, "reason": reason})
 
-    interactions = sum(n for kind, n in kinds.items() if kind not in ("join", "leave", "view", "text_flag"))
+    interactions = sum(n for kind, n in kinds.items() if kind not in _NOT_INTERACTIONS)
     shares = kinds[ActivityKind.SHARE.value]
     if shares >= 3 or (interactions >= 5 and shares / interactions >= 0.2):
         tag("热衷分享", f"{shares} shares of {interactions} interactions in {WINDOW_DAYS} days")
