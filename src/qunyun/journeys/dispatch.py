@@ -19,7 +19,6 @@ on channels whose receiver keeps idempotency keys for good (webhook).
 
 import hashlib
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -116,10 +115,10 @@ class Dispatcher:
             query = query.with_for_update(skip_locked=True)
         rows = list(conn.execute(query))
         opted = self._opted_out(conn, {r.member_id for r in rows if r.member_id is not None})
-        used: dict[tuple[str, Any], int] = defaultdict(int)  # slots taken in this batch, by (scope, who)
         to_send = []
         for row in rows:
-            verdict = self._verdict(conn, row, now, opted, used, report)
+            # Rows let through earlier in this batch already carry sent_at: the counts below see them.
+            verdict = self._verdict(conn, row, now, opted, report)
             if verdict == "send":
                 to_send.append(row)
         return to_send, len(rows)
@@ -130,7 +129,6 @@ class Dispatcher:
         row: Row[Any],
         now: datetime,
         opted: set[int],
-        used: dict[tuple[str, Any], int],
         report: DispatchReport,
     ) -> str:
         if row.status == "sending":  # taken over from a worker that died: already counted, just send
@@ -152,20 +150,16 @@ class Dispatcher:
                 self._set(conn, row, next_attempt_at=quiet, last_error="quiet hours")
                 report.hold("quiet_hours")
                 return "held"
-            later = self._capped(conn, row, now, zone, used)
+            later = self._capped(conn, row, now, zone)
             if later is not None:
                 self._set(conn, row, next_attempt_at=later[1], last_error=later[0])
                 report.hold(later[0])
                 return "held"
-        month_end = self._quota(conn, row, now, zone, used)
+        month_end = self._quota(conn, row, now, zone)
         if month_end is not None:
             self._set(conn, row, next_attempt_at=month_end, last_error="WeCom monthly quota")
             report.hold("wecom_quota")
             return "held"
-        if row.member_id is not None and row.kind == "message":
-            used[("day", row.member_id)] += 1
-            used[("week", row.member_id)] += 1
-        used[("month", row.recipient)] += 1
         if row.channel == "task":
             self._make_task(conn, row, now)
             report.tasks += 1
@@ -182,7 +176,7 @@ class Dispatcher:
         return "send"
 
     def _capped(
-        self, conn: Connection, row: Row[Any], now: datetime, zone: ZoneInfo, used: dict[tuple[str, Any], int]
+        self, conn: Connection, row: Row[Any], now: datetime, zone: ZoneInfo
     ) -> tuple[str, datetime] | None:
         guards = self.settings.guards
         for scope, cap, window in (
@@ -193,18 +187,16 @@ class Dispatcher:
                 continue
             start, end = window(now, zone)
             taken = self._count(conn, outbox.c.member_id == row.member_id, start, end, kind="message")
-            if taken + used[(scope, row.member_id)] >= cap:
+            if taken >= cap:
                 return f"{scope}_cap", end
         return None
 
-    def _quota(
-        self, conn: Connection, row: Row[Any], now: datetime, zone: ZoneInfo, used: dict[tuple[str, Any], int]
-    ) -> datetime | None:
+    def _quota(self, conn: Connection, row: Row[Any], now: datetime, zone: ZoneInfo) -> datetime | None:
         if not self.settings.guards.wecom_quota or not self._is_wecom(conn, row):
             return None
         start, end, days = month_window(now, zone)
         taken = self._count(conn, outbox.c.recipient == row.recipient, start, end)
-        return end if taken + used[("month", row.recipient)] >= days else None
+        return end if taken >= days else None
 
     def _is_wecom(self, conn: Connection, row: Row[Any]) -> bool:
         if row.channel.startswith("wecom"):
