@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from conftest import T0
 from qunyun.config import Settings
@@ -81,29 +81,34 @@ def add_members(
     platform: str = "wechat",
     at: datetime = T0,
 ) -> list[int]:
-    """Members with an identity, a join and a member_state row in `segment`."""
-    ids = []
+    """Members with an identity and a member_state row in `segment` (bulk inserts: 10,000 in seconds)."""
     with engine.begin() as conn:
-        for _ in range(count):
-            mid = int(
-                conn.execute(
-                    insert(members).values(workspace_id=workspace_id, display_name="m", created_at=at)
-                ).inserted_primary_key[0]  # type: ignore[index]
-            )
-            conn.execute(
-                insert(identities).values(
-                    workspace_id=workspace_id, member_id=mid, original_member_id=mid, platform=platform,
-                    external_id=f"u{mid}", nickname=f"用户{mid}", created_at=at,
-                )
-            )  # fmt: skip
-            conn.execute(
-                insert(member_state).values(
-                    community_id=community_id, member_id=mid, stage="growing", segment=segment, as_of=at,
-                    stage_since=at, segment_since=at, is_member=True, joined_at=at, messages_total=0,
-                    messages_30d=0, interactions_30d=0, purchases_total=0, spend_minor=0, reason="test",
-                )
-            )  # fmt: skip
-            ids.append(mid)
+        first = conn.execute(select(func.coalesce(func.max(members.c.id), 0))).scalar_one() + 1
+        ids = list(range(first, first + count))
+        conn.execute(
+            insert(members),
+            [{"id": m, "workspace_id": workspace_id, "display_name": "m", "created_at": at} for m in ids],
+        )
+        conn.execute(
+            insert(identities),
+            [
+                {"workspace_id": workspace_id, "member_id": m, "original_member_id": m, "platform": platform,
+                 "external_id": f"u{m}", "nickname": f"用户{m}", "created_at": at}
+                for m in ids
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(member_state),
+            [
+                {"community_id": community_id, "member_id": m, "stage": "growing", "segment": segment,
+                 "as_of": at, "stage_since": at, "segment_since": at, "is_member": True, "joined_at": at,
+                 "messages_total": 0, "messages_30d": 0, "interactions_30d": 0, "purchases_total": 0,
+                 "spend_minor": 0, "reason": "test"}
+                for m in ids
+            ],
+        )  # fmt: skip
+        if conn.dialect.name == "postgresql":  # explicit ids: move the sequence past them
+            conn.execute(text("SELECT setval('members_id_seq', (SELECT max(id) FROM members))"))
     return ids
 
 

@@ -87,10 +87,13 @@ class Dispatcher:
             batches += 1
             with self.engine.begin() as conn:
                 claimed, seen = self._claim(conn, now, report)
-            for row in claimed:
-                delivery = self._send(row)
+            # Outcomes are written together after the batch's sends: a crash in between leaves rows
+            # `sending`, which the send log settles when they are taken over.
+            results = [(row, self._send(row)) for row in claimed]
+            if results:
                 with self.engine.begin() as conn:
-                    self._record(conn, row, delivery, now, report)
+                    for row, delivery in results:
+                        self._record(conn, row, delivery, now, report)
             if seen < self.settings.batch:
                 break
         return report
