@@ -32,13 +32,14 @@ pytest: install  ## the test suite on SQLite and a throwaway PostgreSQL
 
 test: lint pytest  ## everything CI runs
 
-bench: install  ## 1M members / 20M activities: import, refresh, analytics, model fits; 2M-message platform exports; text throughput; ledger tx/s
+bench: install  ## 1M members / 20M activities: import, refresh, analytics, model fits; 2M-message platform exports; text throughput; ledger tx/s; journey steps/s and sends/s
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_analytics.py --reuse-mirror
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_formats.py
 	$(PY) benchmarks/bench_text.py
 	$(PY) benchmarks/bench_ledger.py
+	$(PY) benchmarks/bench_journeys.py
 
 eval: install  ## rules vs lifecycle models, and interest tags, on the simulator's truth; sentiment on the dev set
 	$(PY) evals/churn_eval.py

@@ -113,6 +113,9 @@ def demo_command(
     from qunyun.cli.demo_engage import print_engagement
 
     print_engagement(ctx, sim)
+    from qunyun.cli.demo_journeys import print_journeys
+
+    print_journeys(ctx, sim)
     if not no_serve:
         console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
 

@@ -114,8 +114,11 @@ class StepRunner:
         )
         effects: Effects = self.make_effects(conn, now)
         updates = []
+        versions: dict[tuple[str, int], tuple[Playbook, Program]] = {}
         for row in rows:
-            playbook, program = self.catalog.version(conn, row.playbook, row.version)
+            if (row.playbook, row.version) not in versions:
+                versions[(row.playbook, row.version)] = self.catalog.version(conn, row.playbook, row.version)
+            playbook, program = versions[(row.playbook, row.version)]
             view = views.get((row.member_id, row.community_id)) if row.member_id else None
             updates.append(self._run_one(conn, row, playbook, program, view, effects, now, report))
         report.enrolments = len(rows)
