@@ -31,7 +31,7 @@ from qunyun.connectors.base import Channel, ChannelError, Delivery, DeliveryStat
 from qunyun.domain import ActivityKind
 from qunyun.journeys.engine import lock_for_write
 from qunyun.journeys.guards import Guards, day_window, month_window, week_window
-from qunyun.store.journey_tables import member_optouts, operator_tasks, outbox
+from qunyun.store.journey_tables import UNSENT, member_optouts, operator_tasks, outbox
 from qunyun.store.tables import activities, communities, identities
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class Dispatcher:
             select(outbox)
             .where(
                 outbox.c.workspace_id == self.workspace_id,
+                UNSENT,  # the partial index's own condition, literally, so planners use it
                 or_(
                     (outbox.c.status == "pending") & (outbox.c.next_attempt_at <= now),
                     (outbox.c.status == "sending") & (outbox.c.lease_until < now),

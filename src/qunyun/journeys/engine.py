@@ -24,7 +24,7 @@ from qunyun.journeys.conditions import Facts
 from qunyun.journeys.definition import Playbook, Wait
 from qunyun.journeys.program import Program
 from qunyun.journeys.views import MemberView, load_views
-from qunyun.store.journey_tables import enrolments, outbox
+from qunyun.store.journey_tables import LIVE_ENROLMENT, enrolments, outbox
 
 log = logging.getLogger(__name__)
 MAX_INSTRUCTIONS = 200  # per enrolment per tick; programs only jump forward, so this is a safety net
@@ -91,7 +91,7 @@ class StepRunner:
             select(enrolments)
             .where(
                 enrolments.c.workspace_id == self.workspace_id,
-                enrolments.c.status.in_(("active", "waiting")),
+                LIVE_ENROLMENT,  # the partial index's own condition, literally, so planners use it
                 enrolments.c.due_at <= now,
             )
             .order_by(enrolments.c.due_at, enrolments.c.id)

@@ -186,8 +186,9 @@ def _add_member_wide(
     conn: Connection, workspace_id: int, chunk: Sequence[int], out: dict[tuple[int, int], MemberView]
 ) -> None:
     by_member: dict[int, list[MemberView]] = defaultdict(list)
+    wanted = set(chunk)
     for view in out.values():
-        if view.member_id in set(chunk):
+        if view.member_id in wanted:
             by_member[view.member_id].append(view)
     points = conn.execute(
         select(ledger_accounts.c.owner_id, ledger_accounts.c.balance).where(
@@ -226,7 +227,13 @@ def _add_marks(
             member_topics.c.topic,
             member_topics.c.score,
         )
-        .where(member_topics.c.member_id.in_(chunk))
+        # The primary key starts with the community: name the communities so the index is used.
+        .where(
+            member_topics.c.community_id.in_(
+                sorted({v.community_id for vs in by_member.values() for v in vs})
+            ),
+            member_topics.c.member_id.in_(chunk),
+        )
         .order_by(member_topics.c.score.desc())
     )
     for r in topic_rows:

@@ -116,7 +116,8 @@ outbox = Table(
     Column("sent_at", UtcDateTime),
     Column("platform_id", String(200)),
     UniqueConstraint("workspace_id", "idempotency_key"),
-    Index(None, "next_attempt_at", postgresql_where=UNSENT, sqlite_where=UNSENT),
+    # Sends are claimed highest priority first among the rows not yet sent.
+    Index(None, "priority", "id", postgresql_where=UNSENT, sqlite_where=UNSENT),
     Index(None, "member_id", "sent_at"),
     Index(None, "recipient", "sent_at"),
 )

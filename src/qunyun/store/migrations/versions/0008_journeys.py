@@ -182,8 +182,8 @@ def upgrade() -> None:
             batch_op.f("ix_outbox_member_id_sent_at"), ["member_id", "sent_at"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_outbox_next_attempt_at"),
-            ["next_attempt_at"],
+            batch_op.f("ix_outbox_priority_id"),
+            ["priority", "id"],
             unique=False,
             postgresql_where=sa.text("status IN ('pending', 'sending')"),
             sqlite_where=sa.text("status IN ('pending', 'sending')"),
@@ -238,7 +238,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_recipient_sent_at"))
         batch_op.drop_index(
-            batch_op.f("ix_outbox_next_attempt_at"),
+            batch_op.f("ix_outbox_priority_id"),
             postgresql_where=sa.text("status IN ('pending', 'sending')"),
             sqlite_where=sa.text("status IN ('pending', 'sending')"),
         )
