@@ -26,7 +26,14 @@ from qunyun.cli.members_cmd import member_command, members_app
 from qunyun.cli.metrics_cmd import metrics_command
 from qunyun.cli.models_cmd import models_app
 from qunyun.cli.output import err_console
-from qunyun.cli.playbooks_cmd import outbox_app, playbooks_app, run_command, tasks_app, worker_command
+from qunyun.cli.playbooks_cmd import (
+    opt_out_command,
+    outbox_app,
+    playbooks_app,
+    run_command,
+    tasks_app,
+    worker_command,
+)
 from qunyun.cli.points_cmd import ledger_app, points_app
 from qunyun.cli.retention_cmd import retention_command
 from qunyun.cli.serve_cmd import serve_hooks_command
@@ -78,6 +85,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(outbox_app, name="outbox")
 app.command("run")(run_command)
 app.command("worker")(worker_command)
+app.command("opt-out")(opt_out_command)
 
 
 def main() -> None:

@@ -16,8 +16,10 @@ from qunyun.errors import NotFoundError
 from qunyun.journeys.catalog import Entry
 from qunyun.journeys.preview import Planned, dry_run, replay
 from qunyun.journeys.results import playbook_results
+from qunyun.journeys.scan import record_opt_out
 from qunyun.journeys.source import parse_playbook
 from qunyun.store.journey_tables import enrolments, outbox
+from qunyun.store.member_activity import require_member
 
 playbooks_app = typer.Typer(
     help="Playbooks: list, show, enable, validate, dry-run, replay, results.", no_args_is_help=True
@@ -430,3 +432,24 @@ def outbox_retry(
             "some rows are not dead-lettered (see `qunyun outbox list --status dead`)", code="outbox.not_dead"
         )
     console.print(f"{count} rows queued again")
+
+
+def opt_out_command(
+    member: int,
+    reason: Annotated[str, typer.Option(help="Why (kept with the opt-out).")] = "operator",
+    actor: Actor = "cli",
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Opt a member out of every playbook: nothing more is sent to them (checked at send time)."""
+    ctx = _ctx(db, config)
+    with ctx.engine.begin() as conn:
+        require_member(conn, ctx.workspace_id, member)
+        new = record_opt_out(
+            conn, ctx.workspace_id, member, ctx.clock.now(), "operator", f"{actor}: {reason}"
+        )
+    if as_json:
+        print_json({"member": member, "opted_out": True, "new": new})
+    else:
+        console.print(f"member {member} opted out" + ("" if new else " (already)"))
