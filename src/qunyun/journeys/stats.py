@@ -7,6 +7,7 @@ group-randomised playbooks the unit is the group: Welch's t on group means.
 """
 
 import math
+import statistics
 from dataclasses import dataclass
 
 from scipy import stats
@@ -46,8 +47,8 @@ def two_means(treated: list[float], control: list[float], confidence: float = 0.
     diff = m_t - m_c
     if len(treated) < 2 or len(control) < 2:
         return Comparison(m_t, m_c, diff, -math.inf, math.inf, None)
-    v_t = stats.tvar(treated) / len(treated)
-    v_c = stats.tvar(control) / len(control)
+    v_t = statistics.variance(treated) / len(treated)
+    v_c = statistics.variance(control) / len(control)
     se = math.sqrt(v_t + v_c)
     if se == 0:
         return Comparison(m_t, m_c, diff, diff, diff, None)
