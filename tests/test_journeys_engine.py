@@ -264,3 +264,47 @@ def test_a_wait_for_activity_ends_early_when_the_member_answers(
             ).scalar()
             == 2
         )
+
+
+CARE = """
+name: care
+title: 关怀
+trigger: {activity: [negative_message, first_purchase]}
+holdout: 0
+steps:
+  - notify_operator: {title: "请关注 {{ member.nickname }}", severity: warning}
+"""
+
+
+def test_alerts_and_first_purchases_trigger_playbooks(
+    engine: Engine, workspace_id: int, settings: Settings, clock: FixedClock
+) -> None:
+    from qunyun.store.tables import activities, alerts
+
+    j = journeys_for(settings, engine, clock, workspace_id, CountingChannel())
+    install(j, CARE)
+    cid = community(engine, workspace_id)
+    unhappy, buyer, repeat = add_members(engine, workspace_id, cid, 3)
+    act(engine, cid, repeat, "purchase", T0 - timedelta(days=3))  # bought before: not a first purchase
+    clock.set(T0 + timedelta(hours=1))
+    act(engine, cid, buyer, "purchase", T0 + timedelta(minutes=10))
+    act(engine, cid, repeat, "purchase", T0 + timedelta(minutes=20))
+    with engine.begin() as conn:
+        message = (
+            conn.execute(select(activities.c.id).where(activities.c.kind == "purchase")).scalars().first()
+        )
+        conn.execute(
+            alerts.insert().values(
+                workspace_id=workspace_id, community_id=cid, kind="complaint", severity="warning",
+                member_id=unhappy, activity_id=message, detail={}, occurred_at=T0 + timedelta(minutes=30),
+                created_at=T0 + timedelta(minutes=30), status="open", dedupe_key="c1",
+            )
+        )  # fmt: skip
+    report = j.run_cycle()
+    assert report.scan.enrolled == 2
+    with engine.connect() as conn:
+        raised = conn.execute(
+            select(alerts.c.member_id, alerts.c.detail).where(alerts.c.kind == "playbook")
+        ).all()
+    assert sorted(m for m, _ in raised) == sorted([unhappy, buyer])
+    assert {d["title"] for _, d in raised} == {f"请关注 用户{unhappy}", f"请关注 用户{buyer}"}

@@ -157,7 +157,13 @@ def _identities(conn: Connection, chunk: Sequence[int]) -> dict[tuple[int, str],
 
 
 def _add_state(conn: Connection, chunk: Sequence[int], out: dict[tuple[int, int], MemberView]) -> None:
-    rows = conn.execute(select(member_state).where(member_state.c.member_id.in_(chunk)))
+    c = member_state.c
+    rows = conn.execute(
+        select(
+            c.member_id, c.community_id, c.segment, c.stage, c.is_member, c.joined_at, c.last_message_at,
+            c.interactions_30d,
+        ).where(c.member_id.in_(chunk))
+    )  # fmt: skip
     for r in rows:
         view = out.get((r.member_id, r.community_id))
         if view is not None:
