@@ -82,7 +82,9 @@ enrolments = Table(
     Column("finished_at", UtcDateTime),
     Column("outcome", String(200)),
     UniqueConstraint("workspace_id", "playbook", "subject", "occurrence"),
-    Index(None, "due_at", postgresql_where=LIVE_ENROLMENT, sqlite_where=LIVE_ENROLMENT),
+    # The workers' claim: a workspace's live enrolments by due time (leading with the workspace so
+    # that planners without statistics prefer it to the unique key, which also starts with it).
+    Index(None, "workspace_id", "due_at", postgresql_where=LIVE_ENROLMENT, sqlite_where=LIVE_ENROLMENT),
     Index(None, "member_id", "playbook"),
 )
 
@@ -117,7 +119,7 @@ outbox = Table(
     Column("platform_id", String(200)),
     UniqueConstraint("workspace_id", "idempotency_key"),
     # Sends are claimed highest priority first among the rows not yet sent.
-    Index(None, "priority", "id", postgresql_where=UNSENT, sqlite_where=UNSENT),
+    Index(None, "workspace_id", "priority", "id", postgresql_where=UNSENT, sqlite_where=UNSENT),
     Index(None, "member_id", "sent_at"),
     Index(None, "recipient", "sent_at"),
 )

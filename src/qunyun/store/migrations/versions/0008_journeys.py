@@ -92,8 +92,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("enrolments", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_enrolments_due_at"),
-            ["due_at"],
+            batch_op.f("ix_enrolments_workspace_id_due_at"),
+            ["workspace_id", "due_at"],
             unique=False,
             postgresql_where=sa.text("status IN ('active', 'waiting')"),
             sqlite_where=sa.text("status IN ('active', 'waiting')"),
@@ -182,8 +182,8 @@ def upgrade() -> None:
             batch_op.f("ix_outbox_member_id_sent_at"), ["member_id", "sent_at"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_outbox_priority_id"),
-            ["priority", "id"],
+            batch_op.f("ix_outbox_workspace_id_priority_id"),
+            ["workspace_id", "priority", "id"],
             unique=False,
             postgresql_where=sa.text("status IN ('pending', 'sending')"),
             sqlite_where=sa.text("status IN ('pending', 'sending')"),
@@ -238,7 +238,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_recipient_sent_at"))
         batch_op.drop_index(
-            batch_op.f("ix_outbox_priority_id"),
+            batch_op.f("ix_outbox_workspace_id_priority_id"),
             postgresql_where=sa.text("status IN ('pending', 'sending')"),
             sqlite_where=sa.text("status IN ('pending', 'sending')"),
         )
@@ -253,7 +253,7 @@ def downgrade() -> None:
     with op.batch_alter_table("enrolments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_enrolments_member_id_playbook"))
         batch_op.drop_index(
-            batch_op.f("ix_enrolments_due_at"),
+            batch_op.f("ix_enrolments_workspace_id_due_at"),
             postgresql_where=sa.text("status IN ('active', 'waiting')"),
             sqlite_where=sa.text("status IN ('active', 'waiting')"),
         )
