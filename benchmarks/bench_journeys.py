@@ -59,7 +59,7 @@ def prepare(url: str, count: int, due: int) -> tuple[Engine, Journeys]:
     engine = make_engine(url)
     migrate(engine)
     clock = FixedClock(NOW)
-    settings = load_settings(None, environ={"QUNYUN_JOURNEYS__BATCH_SIZE": "1000"})
+    settings = load_settings(None, environ={"QUNYUN_JOURNEYS__BATCH_SIZE": "4000"})
     config = settings.journeys.model_copy(update={"channels": {"wechat": "null"}})
     settings = settings.model_copy(update={"journeys": config})
     with engine.begin() as conn:
