@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from qunyun.domain import FixedClock
 from qunyun.engage.accounts import Owner, SystemAccounts
@@ -25,6 +24,7 @@ from qunyun.feedback.surveys import record_delivery
 from qunyun.journeys.definition import Step
 from qunyun.journeys.templates import render
 from qunyun.journeys.views import MemberView
+from qunyun.store.bulk import insert_or_skip
 from qunyun.store.journey_tables import member_tags
 from qunyun.store.tables import alerts
 
@@ -265,8 +265,7 @@ class Effects:
             "source": f"playbook:{who.playbook}",
             "created_at": self.now,
         }
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(member_tags).values(**values).on_conflict_do_nothing())
+        conn.execute(insert_or_skip(conn, member_tags).values(**values))
         if who.view is not None:
             who.view.tags.add(step.add_tag)
 
@@ -285,10 +284,8 @@ class Effects:
         spec = step.notify_operator
         assert spec is not None
         variables = who.variables(self.now)
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         conn.execute(
-            dialect.insert(alerts)
-            .values(
+            insert_or_skip(conn, alerts).values(
                 workspace_id=self.workspace_id,
                 community_id=who.community_id,
                 kind="playbook",
@@ -306,5 +303,4 @@ class Effects:
                 status="open",
                 dedupe_key=who.key(step_id)[:120],
             )
-            .on_conflict_do_nothing()
         )

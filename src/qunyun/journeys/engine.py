@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from qunyun.errors import QunyunError
 from qunyun.journeys.actions import MEMBER_FACING, Effects, Subject
@@ -24,6 +23,7 @@ from qunyun.journeys.conditions import Facts
 from qunyun.journeys.definition import Playbook, Wait
 from qunyun.journeys.program import Program
 from qunyun.journeys.views import MemberView, load_views
+from qunyun.store.bulk import insert_or_skip
 from qunyun.store.journey_tables import LIVE_ENROLMENT, enrolments, outbox
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,7 @@ class StepRunner:
         report.enrolments = len(rows)
         report.suppressed = effects.suppressed
         if effects.outbox:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            conn.execute(dialect.insert(outbox).on_conflict_do_nothing(), effects.outbox)
+            conn.execute(insert_or_skip(conn, outbox), effects.outbox)
             report.queued = len(effects.outbox)
         conn.execute(
             update(enrolments)

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from qunyun.journeys.catalog import Entry
 from qunyun.journeys.views import MemberView, admits
+from qunyun.store.bulk import insert_or_skip
 from qunyun.store.journey_tables import enrolments
 
 LIVE = ("active", "waiting")
@@ -80,9 +80,8 @@ def enrol(
         "trigger": trigger[:120],
         "enrolled_at": now,
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     inserted = conn.execute(
-        dialect.insert(enrolments).values(**values).on_conflict_do_nothing().returning(enrolments.c.id)
+        insert_or_skip(conn, enrolments).values(**values).returning(enrolments.c.id)
     ).scalar()
     return None if inserted is None else int(inserted)
 

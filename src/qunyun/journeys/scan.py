@@ -28,6 +28,7 @@ from qunyun.journeys.engine import lock_for_write
 from qunyun.journeys.enrol import Entrant, community_entrant, enrol, member_entrant
 from qunyun.journeys.events import ALERT_EVENTS
 from qunyun.journeys.views import load_views, population
+from qunyun.store.bulk import insert_or_skip
 from qunyun.store.cursors import save_cursor
 from qunyun.store.journey_tables import enrolments, member_optouts
 from qunyun.store.tables import (
@@ -408,13 +409,9 @@ def record_opt_out(
     conn: Connection, workspace_id: int, member_id: int, at: datetime, source: str, detail: str
 ) -> bool:
     """Opt the member out of every playbook; False if they already were."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     inserted = conn.execute(
-        dialect.insert(member_optouts)
+        insert_or_skip(conn, member_optouts)
         .values(workspace_id=workspace_id, member_id=member_id, at=at, source=source, detail=detail[:200])
-        .on_conflict_do_nothing()
         .returning(member_optouts.c.member_id)
     ).scalar()
     return inserted is not None

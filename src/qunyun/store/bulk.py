@@ -9,6 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+
+def insert_or_skip(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
+    """`INSERT … ON CONFLICT DO NOTHING` for the connection's database (add values or RETURNING)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def insert_ignoring_conflicts(
