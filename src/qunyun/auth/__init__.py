@@ -1,0 +1,1 @@
+"""Operator accounts, sessions, API tokens and what each role may do."""
