@@ -122,6 +122,9 @@ def test_demo_builds_all_four_segments(db_url: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Silent members worth waking" in done.stdout
+    written = sorted(p.name for p in (tmp_path / ".qunyun").glob("weekly-report-*"))
+    assert [name.rsplit(".", 1)[1] for name in written] == ["html", "pdf"]  # the weekly report, zh-CN
+    assert str((tmp_path / ".qunyun" / written[1]).resolve()) in done.stdout.replace("\n", "")
     seg = json.loads(qy("segments", "--json", "--db", db_url, cwd=tmp_path).stdout)
     assert seg["total"] == 300
     assert all(seg["segments"][s] > 0 for s in ("new", "active", "silent", "churned"))

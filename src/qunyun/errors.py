@@ -7,7 +7,10 @@
     ├── NotFoundError           member.not_found, merge.not_found
     ├── PrivacyError            privacy.no_key, privacy.bad_key, privacy.decrypt
     ├── LifecycleError          refresh.backwards
-    └── ModelError              models.bad_input, models.no_fit
+    ├── ModelError              models.bad_input, models.no_fit
+    ├── ReportError             report.bad_week, report.bad_lang, report.bad_output (reports/errors.py)
+    └── AuthError               auth.bad_credentials, auth.forbidden, auth.username_taken,
+                                auth.bad_role, auth.weak_password, auth.csrf, auth.idempotency_conflict
     (QunyunError itself:        merge.same_member, merge.already_undone, merge.cycle, demo.not_empty)
 
 Internal bugs are ordinary exceptions; the CLI shows QunyunErrors as one
@@ -51,3 +54,7 @@ class LifecycleError(QunyunError):
 
 class ModelError(QunyunError):
     """A lifecycle model cannot be fitted or used on the data given."""
+
+
+class AuthError(QunyunError):
+    pass

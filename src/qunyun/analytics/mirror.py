@@ -75,12 +75,18 @@ _REPLACED = {
     "communities": ("id", "workspace_id", "platform", "external_id", "name", "timezone"),
 }
 _TIMESTAMPS = ("occurred_at", "ingested_at")
-# What identities and members rows can change by: merges (made and undone) and the staff/bot
-# flags. While these read the same, the two tables only grow.
+# Erasure rewrites identities (store/erasure.py) and must blank the mirrored texts.
+_ERASED_VERSION = "SELECT count(*), coalesce(sum(id), 0) FROM members WHERE erased_at IS NOT NULL"
+# What identities and members rows can change by: merges (made and undone), the staff/bot
+# flags and erasures. While these read the same, the two tables only grow.
 _MAPPING_VERSION = (
     "SELECT count(*), coalesce(max(id), 0), count(undone_at) FROM merges",
     "SELECT count(*), coalesce(sum(CASE WHEN is_staff THEN id ELSE 0 END), 0),"
     " coalesce(sum(CASE WHEN is_bot THEN id ELSE 0 END), 0) FROM members WHERE is_staff OR is_bot",
+    _ERASED_VERSION,
+)
+_ERASED_IDENTITIES = (
+    "SELECT i.id FROM identities i JOIN members m ON m.id = i.member_id WHERE m.erased_at IS NOT NULL"
 )
 # Both ends of every identity that changed member (merge, unmerge) or vanished. Brand-new
 # identities are left out: they arrive with activities, which name their member anyway.
@@ -193,6 +199,7 @@ class ActivityMirror:
         cutoff = (self.clock.now() - self.settle).astimezone(UTC).replace(tzinfo=None)
         self._next_seq()
         self._replace_small_tables()
+        self._scrub_erased()
         settled = report.watermark
         tail_open = False  # once a row is unsettled, the watermark stops for this sync
         with self.engine.connect() as conn:
@@ -280,6 +287,25 @@ class ActivityMirror:
                 if not (unchanged and name != "communities" and self._append_new(conn, name, columns)):
                     self._replace(conn, name, columns, seq)
             self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES ('mapping_version', ?)", [version])
+
+    def _scrub_erased(self) -> None:
+        """Drop the texts of members erased since the last sync (store/erasure.py): the mirror
+        must not keep what the source of truth forgot."""
+        with self.engine.connect() as conn:
+            version = json.dumps(list(conn.exec_driver_sql(_ERASED_VERSION).one()))
+            if version == self._state("erased_version"):
+                return
+            ids = [int(r[0]) for r in conn.exec_driver_sql(_ERASED_IDENTITIES).all()]
+        self.duck.execute("BEGIN")
+        if ids:
+            self.duck.register("erased", pa.table({"identity_id": pa.array(ids, pa.int64())}))
+            self.duck.execute(
+                "UPDATE activities SET text = NULL WHERE text IS NOT NULL"
+                " AND identity_id IN (SELECT identity_id FROM erased)"
+            )
+            self.duck.unregister("erased")
+        self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES ('erased_version', ?)", [version])
+        self.duck.execute("COMMIT")
 
     def _append_new(self, conn: Connection, name: str, columns: tuple[str, ...]) -> bool:
         """Append source rows above the mirrored maximum id; False if the counts then disagree."""

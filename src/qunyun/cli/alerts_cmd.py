@@ -4,12 +4,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, print_json, when
-from qunyun.store.tables import alerts, communities
+from qunyun.lifecycle.alert_views import list_alerts
 
 
 def alerts_command(
@@ -22,29 +21,8 @@ def alerts_command(
 ) -> None:
     """Alerts raised by `qunyun refresh` from what members wrote, newest first (docs/text.md)."""
     ctx = AppContext.create(db, config)
-    query = (
-        select(
-            alerts.c.id,
-            communities.c.external_id.label("community"),
-            alerts.c.kind,
-            alerts.c.severity,
-            alerts.c.member_id,
-            alerts.c.activity_id,
-            alerts.c.detail,
-            alerts.c.occurred_at,
-            alerts.c.status,
-        )
-        .join(communities, communities.c.id == alerts.c.community_id)
-        .where(alerts.c.workspace_id == ctx.workspace_id)
-        .order_by(alerts.c.occurred_at.desc(), alerts.c.id.desc())
-        .limit(limit)
-    )
-    if status != "all":
-        query = query.where(alerts.c.status == status)
-    if kind:
-        query = query.where(alerts.c.kind == kind)
     with ctx.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
+        rows = list_alerts(conn, ctx.workspace_id, status, kind, limit)
     if as_json:
         print_json({"alerts": rows})
         return

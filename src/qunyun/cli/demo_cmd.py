@@ -79,7 +79,8 @@ def demo_command(
     ] = None,
     config: ConfigOption = None,
     no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Only build and summarise (for scripts).")
+        bool,
+        typer.Option("--no-serve", help="Build and summarise, then exit instead of serving the dashboard."),
     ] = False,
 ) -> None:
     """Simulate a community, import it, refresh lifecycle state, print the operator's summary."""
@@ -116,8 +117,13 @@ def demo_command(
     from qunyun.cli.demo_journeys import print_journeys
 
     print_journeys(ctx, sim)
+    from qunyun.cli.demo_report import write_demo_report  # Altair, vl-convert and WeasyPrint only here
+
+    write_demo_report(ctx, sim)
     if not no_serve:
-        console.print("(the dashboard is not built yet; nothing to serve — `--no-serve` is implied)")
+        from qunyun.cli.demo_serve import serve_demo  # uvicorn and the API only here
+
+        serve_demo(ctx, sim)
 
 
 def print_text(ctx: AppContext) -> None:

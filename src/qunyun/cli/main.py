@@ -35,11 +35,13 @@ from qunyun.cli.playbooks_cmd import (
     worker_command,
 )
 from qunyun.cli.points_cmd import ledger_app, points_app
+from qunyun.cli.report_cmd import report_app
 from qunyun.cli.retention_cmd import retention_command
-from qunyun.cli.serve_cmd import serve_hooks_command
+from qunyun.cli.serve_cmd import serve_command, serve_hooks_command
 from qunyun.cli.simulate_cmd import simulate_command
 from qunyun.cli.survey_cmd import survey_app
 from qunyun.cli.topics_cmd import topics_command
+from qunyun.cli.users_cmd import tokens_app, users_app
 from qunyun.cli.wecom_cmd import wecom_app
 from qunyun.errors import QunyunError
 
@@ -66,7 +68,10 @@ app.command("content")(content_command)
 app.add_typer(models_app, name="models")
 app.add_typer(connect_app, name="connect")
 app.command("send")(send_command)
+app.command("serve")(serve_command)
 app.command("serve-hooks")(serve_hooks_command)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(wecom_app, name="wecom")
 app.command("topics")(topics_command)
 app.command("alerts")(alerts_command)
@@ -86,6 +91,7 @@ app.add_typer(outbox_app, name="outbox")
 app.command("run")(run_command)
 app.command("worker")(worker_command)
 app.command("opt-out")(opt_out_command)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

@@ -1,19 +1,17 @@
 """`qunyun metrics`: community metrics per day, week or month (docs/metrics.md)."""
 
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from qunyun.analytics import AnalyticsEngine
-from qunyun.analytics.metrics import community_metrics
 from qunyun.analytics.targets import TargetProgress, target_progress
 from qunyun.cli.analytics_query import metrics_query
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, err_console, print_json
-from qunyun.feedback import brand_scores
+from qunyun.cli.report_cmd import report_source
+from qunyun.reports import period_kpis
 
 _SHOWN = (
     ("members", "members", "{:,}"),
@@ -53,9 +51,7 @@ def metrics_command(
     query = metrics_query(ctx, community, since, until, default_weeks=8, grain=grain)  # type: ignore[arg-type]  # checked above
     start, end = query.start, query.end
     with err_console.status("computing metrics…"):
-        ctx.mirror.sync()
-        rows = community_metrics(AnalyticsEngine.on_mirror(ctx.mirror), query).to_pyarrow().to_pylist()
-    _add_survey_scores(ctx, rows, query.community_id)
+        rows = period_kpis(report_source(ctx), query)  # survey scores joined: the dashboard's numbers too
     progress = target_progress(rows, ctx.settings.targets.model_dump())
     if as_json:
         print_json(
@@ -77,30 +73,6 @@ def metrics_command(
         table.add_row(str(r["period"]), *(_cell(r[key], fmt) for key, _, fmt in _SHOWN))
     console.print(table)
     _print_targets(progress)
-
-
-def _local_midnight(day: date, ctx: AppContext) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ctx.settings.zone).astimezone(UTC)
-
-
-def _add_survey_scores(ctx: AppContext, rows: list[dict[str, Any]], community_id: int | None) -> None:
-    """NPS and satisfaction per period from survey answers (docs/surveys.md); None without answers.
-
-    Computed by feedback/ and joined here: analytics/ does not know about surveys.
-    """
-    ranges = [
-        (_local_midnight(r["first_day"], ctx), _local_midnight(r["last_day"] + timedelta(days=1), ctx))
-        for r in rows
-    ]
-    with ctx.engine.connect() as conn:
-        scores = brand_scores(conn, ctx.workspace_id, ranges, community_id)
-    for row, score in zip(rows, scores, strict=True):
-        nps, sat = score.nps, score.satisfaction
-        row["nps"] = None if nps is None else nps.score
-        row["nps_responses"] = 0 if nps is None else nps.responses
-        row["satisfaction"] = None if sat is None else sat.mean
-        row["csat"] = None if sat is None else sat.csat
-        row["satisfaction_responses"] = 0 if sat is None else sat.responses
 
 
 def _print_targets(progress: list[TargetProgress]) -> None:

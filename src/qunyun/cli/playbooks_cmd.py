@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
 from qunyun.cli.output import console, print_json, when
+from qunyun.cli.report_cmd import weekly_report_if_due
 from qunyun.cli.timeparse import parse_instant
 from qunyun.errors import NotFoundError
 from qunyun.journeys.catalog import Entry
@@ -18,7 +19,7 @@ from qunyun.journeys.preview import Planned, dry_run, replay
 from qunyun.journeys.results import playbook_results
 from qunyun.journeys.scan import record_opt_out
 from qunyun.journeys.source import parse_playbook
-from qunyun.store.journey_tables import enrolments, outbox
+from qunyun.store.journey_tables import outbox
 from qunyun.store.member_activity import require_member
 
 playbooks_app = typer.Typer(
@@ -50,17 +51,7 @@ def list_command(db: DbOption = None, config: ConfigOption = None, as_json: Json
     """Built-in and saved playbooks, and how many members each has running."""
     ctx = _ctx(db, config)
     locale = ctx.settings.general.locale
-    with ctx.engine.connect() as conn:
-        running: dict[str, int] = dict(
-            conn.execute(
-                select(enrolments.c.playbook, func.count())
-                .where(
-                    enrolments.c.workspace_id == ctx.workspace_id,
-                    enrolments.c.status.in_(("active", "waiting")),
-                )
-                .group_by(enrolments.c.playbook)
-            ).all()
-        )
+    running = ctx.journeys.running_counts()
     rows = [
         {**e.summary(locale), "running": int(running.get(e.name, 0))} for e in ctx.journeys.catalog.entries()
     ]
@@ -309,12 +300,18 @@ def worker_command(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run triggers, steps and sends continuously; several workers may run at once on PostgreSQL."""
+    """Run triggers, steps and sends continuously; several workers may run at once on PostgreSQL.
+    From Monday 06:00 local, the first cycle also writes last week's report (docs/reports.md)."""
     ctx = _ctx(db, config)
     done = 0
     while cycles is None or done < cycles:
         report = ctx.journeys.run_cycle()
         done += 1
+        written = weekly_report_if_due(ctx)
+        if written:
+            console.print(
+                f"weekly report stored ({', '.join(written)}): `qunyun report weekly`, the dashboard"
+            )
         busy = report.tick.steps or report.dispatch.sent or report.scan.enrolled
         if report.tick.steps or report.dispatch.sent or report.dispatch.tasks:
             cycle_output(report, False)

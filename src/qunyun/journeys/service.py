@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from qunyun.config import Settings
 from qunyun.connectors import registry
@@ -33,6 +33,7 @@ from qunyun.journeys.scan import Scanner, ScanReport
 from qunyun.journeys.tasks import Tasks
 from qunyun.journeys.views import load_views, population
 from qunyun.store.engage_tables import coupon_campaigns
+from qunyun.store.journey_tables import enrolments
 from qunyun.store.sends import SqlSendLog
 
 ChannelFactory = Callable[[str], Channel]
@@ -198,6 +199,19 @@ class Journeys:
                 return [f"survey {slug!r} (qunyun survey create)"]
             create_survey(conn, self.workspace_id, self.clock, NewSurvey(builtin_definition(slug), slug=slug))
         return []
+
+    def running_counts(self) -> dict[str, int]:
+        """Members (or communities) each playbook has in flight right now."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(enrolments.c.playbook, func.count())
+                .where(
+                    enrolments.c.workspace_id == self.workspace_id,
+                    enrolments.c.status.in_(("active", "waiting")),
+                )
+                .group_by(enrolments.c.playbook)
+            ).all()
+        return {name: int(count) for name, count in rows}
 
     def enrol_members(self, name: str, member_ids: list[int] | None, actor: str) -> int:
         """Manual entry: the given members (each in every community they are in), or the whole audience."""

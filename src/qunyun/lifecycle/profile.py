@@ -177,17 +177,26 @@ def _states(conn: Connection, member_id: int) -> list[dict[str, Any]]:
 
 
 def _last_activity(conn: Connection, member_id: int) -> dict[str, Any] | None:
-    row = conn.execute(
+    recent = timeline(conn, member_id, 1)
+    return recent[0] if recent else None
+
+
+def timeline(conn: Connection, member_id: int, limit: int | None = 50) -> list[dict[str, Any]]:
+    """The member's activities, newest first (every identity, every community)."""
+    query = (
         select(
             activities.c.kind,
             activities.c.occurred_at,
             activities.c.text,
+            activities.c.amount_minor,
+            activities.c.currency,
             communities.c.external_id.label("community"),
         )
         .join(identities, identities.c.id == activities.c.identity_id)
         .join(communities, communities.c.id == activities.c.community_id)
         .where(identities.c.member_id == member_id)
-        .order_by(activities.c.occurred_at.desc())
-        .limit(1)
-    ).first()
-    return dict(row._mapping) if row else None
+        .order_by(activities.c.occurred_at.desc(), activities.c.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]

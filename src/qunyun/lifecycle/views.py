@@ -8,12 +8,14 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from qunyun.config import CleanupConfig
 from qunyun.domain import MESSAGE_KINDS, Segment, Stage
+from qunyun.store.journey_tables import member_tags
 from qunyun.store.tables import (
     activities,
     communities,
     identities,
     member_scores,
     member_state,
+    member_topics,
     members,
     refresh_runs,
     segment_transitions,
@@ -26,6 +28,9 @@ class StateFilter:
     segment: Segment | None = None
     stage: Stage | None = None
     community: str | None = None
+    platform: str | None = None
+    tag: str | None = None  # an operator/playbook tag or an interest topic
+    member_id: int | None = None
 
 
 def _scoped(query: Any, flt: StateFilter) -> Any:
@@ -38,7 +43,27 @@ def _scoped(query: Any, flt: StateFilter) -> Any:
         query = query.where(member_state.c.stage == flt.stage.value)
     if flt.community is not None:
         query = query.where(communities.c.external_id == flt.community)
+    if flt.platform is not None:
+        query = query.where(communities.c.platform == flt.platform)
+    if flt.member_id is not None:
+        query = query.where(member_state.c.member_id == flt.member_id)
+    if flt.tag is not None:
+        query = query.where(_tagged(flt.tag))
     return query
+
+
+def _tagged(tag: str) -> Any:
+    tagged = select(member_tags.c.member_id).where(member_tags.c.tag == tag)
+    topical = (
+        select(member_topics.c.member_id)
+        .where(
+            member_topics.c.topic == tag,
+            member_topics.c.community_id == member_state.c.community_id,
+            member_topics.c.member_id == member_state.c.member_id,
+        )
+        .exists()
+    )
+    return or_(member_state.c.member_id.in_(tagged), topical)
 
 
 def distribution(conn: Connection, flt: StateFilter) -> dict[str, dict[str, int]]:
@@ -65,6 +90,16 @@ def last_as_of(conn: Connection, workspace_id: int) -> datetime | None:
     return value
 
 
+def last_refresh_id(conn: Connection, workspace_id: int) -> int:
+    """The id of the last completed refresh (0 before the first): member state changes only with it."""
+    value = conn.execute(
+        select(func.max(refresh_runs.c.id)).where(
+            refresh_runs.c.workspace_id == workspace_id, refresh_runs.c.status == "done"
+        )
+    ).scalar()
+    return int(value or 0)
+
+
 def list_members(
     conn: Connection, flt: StateFilter, limit: int, offset: int = 0, by_value: bool = False
 ) -> list[dict[str, Any]]:
@@ -75,7 +110,8 @@ def list_members(
     order = (
         (value.desc().nulls_last(), member_state.c.member_id)
         if by_value
-        else (member_state.c.member_id, communities.c.external_id)
+        # Not the community's name: (member, community id) pages along an index instead of sorting.
+        else (member_state.c.member_id, member_state.c.community_id)
     )
     query = (
         _scoped(

@@ -65,6 +65,8 @@ members = Table(
     # A merged member keeps its row (so the merge can be undone) but points at the survivor.
     Column("merged_into_id", ForeignKey("members.id")),
     Column("created_at", UtcDateTime, nullable=False),
+    # Set when the member's personal data was erased (store/erasure.py).
+    Column("erased_at", UtcDateTime),
     Index(None, "workspace_id", "merged_into_id"),
 )
 
@@ -166,6 +168,9 @@ member_state = Table(
     Index(None, "community_id", "segment"),
     Index(None, "member_id"),
     Index(None, "review_at"),
+    # The dashboard's member table: one segment or stage, in member order, a page at a time.
+    Index(None, "segment", "member_id"),
+    Index(None, "stage", "member_id"),
 )
 
 segment_transitions = Table(
