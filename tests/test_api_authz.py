@@ -31,6 +31,7 @@ POLICY = {
     ("POST", "/api/v1/members/{member_id}/coupons"): "operator",
     ("GET", "/api/v1/members/{member_id}/export"): "operator",
     ("POST", "/api/v1/members/{member_id}/erase"): "admin",
+    ("POST", "/api/v1/messages"): "operator",
     ("GET", "/api/v1/lists/{name}"): "analyst",
     ("GET", "/api/v1/lists/{name}/export"): "operator",
     ("GET", "/api/v1/overview"): "viewer",
@@ -48,6 +49,7 @@ POLICY = {
     ("GET", "/api/v1/reports"): "viewer",
     ("GET", "/api/v1/reports/weekly"): "viewer",
     ("GET", "/api/v1/kpis"): "viewer",
+    ("GET", "/api/v1/topics"): "viewer",
     ("GET", "/api/v1/coupons"): "viewer",
     ("GET", "/api/v1/surveys"): "viewer",
     ("GET", "/api/v1/operators"): "admin",
@@ -69,6 +71,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/operators"): {"username": "x", "password": "short", "role": "viewer"},
     ("POST", "/api/v1/members/{member_id}/erase"): {"confirm": -1},  # refused: never erases here
     ("POST", "/api/v1/tokens"): {"name": "matrix"},
+    ("POST", "/api/v1/messages"): {"channel": "no-such-channel", "address": "x", "text": "hi"},
 }
 
 

@@ -167,6 +167,7 @@ def test_analytics_and_weekly_report(server: dict[str, Any], browser: Any) -> No
     # The first visit starts the week's computation; the page reloads itself until the charts are in.
     page.wait_for_selector("#chart-trend svg", timeout=60_000)
     assert page.locator("#chart-hours svg").count() == 1
+    assert page.locator("#topics").count() == 1
     _shot(page, "08-analytics")
     page.goto(f"{base}/overview")
     assert page.locator("#kpis tr.kpi-row").count() >= 10

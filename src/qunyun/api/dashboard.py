@@ -100,8 +100,9 @@ def overview_page(request: Request, p: Principal = me) -> HTMLResponse:
         alerts = list_alerts(conn, p.workspace_id, "open", None, 10) if p.can(Permission.READ_MEMBERS) else []
     week, view = _week(request, p)
     texts = ReportTexts(pick_language(request, p))
-    kpis = kpi_rows(view.data, texts) if view.data else None
-    actions = recommendations(view.data, texts) if view.data else []
+    report = view.data.report if view.data else None
+    kpis = kpi_rows(report, texts) if report else None
+    actions = recommendations(report, texts) if report else []
     return _render(
         request, p, "overview.html", data=overview(scope), alerts=alerts, week=week, view=view, kpis=kpis,
         actions=actions, analytics=request.app.state.week_data.available,
@@ -112,18 +113,19 @@ def overview_page(request: Request, p: Principal = me) -> HTMLResponse:
 def analytics_page(request: Request, p: Principal = me, week: str | None = None) -> HTMLResponse:
     chosen, view = _week(request, p, week)
     lang = pick_language(request, p)
-    context = None
+    context, topics = None, None
     if view.data is not None:
         # Charts are SVG drawn by vl-convert (~1 s): kept with the numbers they were drawn from.
         memo: dict[Any, Any] = scope_of(request, p).services.memo
         key = ("analytics", p.workspace_id, str(chosen), lang)
         kept = memo.get(key)
         if kept is None or kept[0] is not view.data:
-            kept = (view.data, report_context(view.data, ReportTexts(lang)))
+            kept = (view.data, report_context(view.data.report, ReportTexts(lang)))
             memo[key] = kept
         context = kept[1]
+        topics = view.data.topics
     return _render(
-        request, p, "analytics.html", week=chosen, view=view, r=context,
+        request, p, "analytics.html", week=chosen, view=view, r=context, topics=topics,
         analytics=request.app.state.week_data.available,
     )  # fmt: skip
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -23,16 +24,41 @@ from qunyun.analytics import ActivityMirror
 from qunyun.config import Settings
 from qunyun.domain import Clock
 from qunyun.errors import QunyunError
+from qunyun.lifecycle.topics import community_topics
+from qunyun.nlp.topics import TopicLexicon
 from qunyun.reports.data import WeeklyData, collect
 from qunyun.reports.source import ReportSource
 from qunyun.reports.weeks import IsoWeek
 
 Key = tuple[int, str]
+TOPIC_WEEKS = 4
+
+
+@dataclass(frozen=True)
+class DashboardWeek:
+    """The weekly report's numbers, and the week's topics and rising terms (docs/text.md)."""
+
+    report: WeeklyData
+    topics: dict[str, Any]
+
+
+def gather(source: ReportSource, week: IsoWeek, now: datetime) -> DashboardWeek:
+    report = collect(source, week, now)
+    text = source.settings.text
+    lexicon = (
+        TopicLexicon.from_file(source.settings.resolve_path(text.topics_file))
+        if text.topics_file
+        else TopicLexicon.default()
+    )
+    end = min(now, week.bounds(source.zone)[1])
+    with source.engine.connect() as conn:
+        topics = community_topics(conn, source.workspace_id, end, lexicon, None, TOPIC_WEEKS, 10)
+    return DashboardWeek(report, topics)
 
 
 @dataclass
 class _Entry:
-    data: WeeklyData | None = None
+    data: DashboardWeek | None = None
     computed_at: float = 0.0  # time.monotonic(): cache age, not domain time
     running: bool = False
     error: str | None = None
@@ -40,7 +66,7 @@ class _Entry:
 
 @dataclass(frozen=True)
 class WeekView:
-    data: WeeklyData | None
+    data: DashboardWeek | None
     computing: bool
     error: str | None
 
@@ -53,7 +79,7 @@ class WeekData:
         clock: Clock,
         mirror_path: Path | None,
         max_age: timedelta = timedelta(minutes=15),
-        compute: Callable[[ReportSource, IsoWeek, datetime], WeeklyData] = collect,
+        compute: Callable[[ReportSource, IsoWeek, datetime], DashboardWeek] = gather,
     ) -> None:
         self.engine, self.settings, self.clock = engine, settings, clock
         self.mirror_path = mirror_path
@@ -80,7 +106,7 @@ class WeekData:
             threading.Thread(target=self._run, args=(key, workspace_id, week), daemon=True).start()
         return WeekView(entry.data, entry.running, entry.error)
 
-    def wait(self, workspace_id: int, week: IsoWeek) -> WeeklyData:
+    def wait(self, workspace_id: int, week: IsoWeek) -> DashboardWeek:
         """The week's numbers, computed now if not kept (or kept too long)."""
         view = self.peek(workspace_id, week)
         if view.data is not None and not view.computing:
@@ -111,7 +137,7 @@ class WeekData:
             if data is not None:
                 entry.data, entry.computed_at = data, time.monotonic()
 
-    def _gather(self, workspace_id: int, week: IsoWeek) -> WeeklyData:
+    def _gather(self, workspace_id: int, week: IsoWeek) -> DashboardWeek:
         assert self.mirror_path is not None
         settle = timedelta(minutes=self.settings.analytics.settle_minutes)
         with self._mirror_lock:

@@ -9,11 +9,12 @@ def v1_router() -> APIRouter:
     from qunyun.api.v1.insights import router as insights
     from qunyun.api.v1.lists import router as lists
     from qunyun.api.v1.members import router as members
+    from qunyun.api.v1.messages import router as messages
     from qunyun.api.v1.playbooks import router as playbooks
     from qunyun.api.v1.reports import router as reports
     from qunyun.api.v1.session import router as session
 
     router = APIRouter()
-    for area in (session, members, lists, insights, reports, playbooks, engagement, admin):
+    for area in (session, members, messages, lists, insights, reports, playbooks, engagement, admin):
         router.include_router(area)
     return router

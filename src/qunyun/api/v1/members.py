@@ -125,7 +125,7 @@ def opt_out(member_id: int, request: Request, p: Principal = Depends(OPERATE)) -
     return {"member_id": member_id, "opted_out": True, "changed": changed}
 
 
-def _effect(request: Request, p: Principal, key: str | None, body: BaseModel, work: Any) -> JSONResponse:
+def run_effect(request: Request, p: Principal, key: str | None, body: BaseModel, work: Any) -> JSONResponse:
     """Runs `work(effect_key)` once per Idempotency-Key and answers as the first time."""
     scope = scope_of(request, p)
     checked = check_key(key)
@@ -163,7 +163,7 @@ def enrol(
             )
         return 201, {"member_id": member_id, "playbook": body.playbook, "enrolled": count}
 
-    return _effect(request, p, idempotency_key, body, work)
+    return run_effect(request, p, idempotency_key, body, work)
 
 
 @router.post("/members/{member_id}/points", summary="Award points to a member (Idempotency-Key)")
@@ -183,7 +183,7 @@ def award_points(
         return 201, {"member_id": member_id, "points": body.points, "balance": ledger.balance(member_id),
                      "replayed": bool(getattr(posted, "replayed", False))}  # fmt: skip
 
-    return _effect(request, p, idempotency_key, body, work)
+    return run_effect(request, p, idempotency_key, body, work)
 
 
 @router.post("/members/{member_id}/coupons", summary="Issue a coupon to a member (Idempotency-Key)")
@@ -200,7 +200,7 @@ def issue_coupon(
         return 201, {"member_id": member_id, "campaign": body.campaign, "code": coupon.code,
                      "expires_at": coupon.expires_at.isoformat()}  # fmt: skip
 
-    return _effect(request, p, idempotency_key, body, work)
+    return run_effect(request, p, idempotency_key, body, work)
 
 
 @router.get("/members/{member_id}/export", summary="Everything stored about a member (PIPL / GDPR access)")

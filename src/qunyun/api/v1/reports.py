@@ -41,7 +41,7 @@ def report_html(request: Request, scope: Scope, week: IsoWeek, lang: str) -> str
         found = stored_html(conn, scope.workspace_id, week, lang)
     if found is not None:
         return found
-    data = week_data(request).wait(scope.workspace_id, week)
+    data = week_data(request).wait(scope.workspace_id, week).report
     html = render_html(data, lang)
     if data.complete:
         with scope.services.engine.begin() as conn:
@@ -83,8 +83,16 @@ def weekly(
 )
 def kpis(request: Request, p: Principal = Depends(READ), week: str | None = WeekParam) -> dict[str, Any]:
     scope = scope_of(request, p)
-    data = week_data(request).wait(p.workspace_id, chosen_week(scope, week))
+    data = week_data(request).wait(p.workspace_id, chosen_week(scope, week)).report
     result: dict[str, Any] = jsonable_encoder(
         {**data.kpis.as_dict(), "anomalies": [vars(a) for a in data.anomalies]}
     )
+    return result
+
+
+@router.get("/topics", summary="The week's topics against the 4 weeks before, and its rising terms")
+def topics(request: Request, p: Principal = Depends(READ), week: str | None = WeekParam) -> dict[str, Any]:
+    scope = scope_of(request, p)
+    found = week_data(request).wait(p.workspace_id, chosen_week(scope, week)).topics
+    result: dict[str, Any] = jsonable_encoder(found)
     return result
