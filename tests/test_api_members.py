@@ -59,6 +59,8 @@ def test_filters_and_pages(shop: dict[str, Any]) -> None:
     assert _ids(client.get("/api/v1/members?platform=telegram", headers=op)) == [ids[6]]
     assert _ids(client.get("/api/v1/members?community=g2", headers=op)) == [ids[6]]
     assert _ids(client.get(f"/api/v1/members?q={ids[2]}", headers=op)) == [ids[2]]
+    assert _ids(client.get(f"/api/v1/members?q=wechat:u{ids[1]}", headers=op)) == [ids[1]]
+    assert _ids(client.get("/api/v1/members?q=wechat:nobody", headers=op)) == []
     page1 = client.get("/api/v1/members?per_page=3&page=1", headers=op)
     page3 = client.get("/api/v1/members?per_page=3&page=3", headers=op)
     assert _ids(page1) == ids[:3]

@@ -66,6 +66,11 @@ def _render(
     return response
 
 
+def _choice(kind: type[Segment] | type[Stage], value: str | None) -> Any:
+    """A filter value from the page's query, or None when empty or not one of `kind`'s values."""
+    return next((member for member in kind if member.value == value), None)
+
+
 def _forbidden(request: Request, principal: Principal) -> HTMLResponse:
     return _render(
         request, principal, "message.html", 403, message=TEXTS[pick_language(request, principal)]["forbidden"]
@@ -98,6 +103,8 @@ def overview_page(request: Request, p: Principal = me) -> HTMLResponse:
     scope = scope_of(request, p)
     with scope.services.engine.connect() as conn:
         alerts = list_alerts(conn, p.workspace_id, "open", None, 10) if p.can(Permission.READ_MEMBERS) else []
+    if alerts:  # they quote what members wrote
+        scope.audited("alerts.read", "overview", {"rows": len(alerts)})
     week, view = _week(request, p)
     texts = ReportTexts(pick_language(request, p))
     report = view.data.report if view.data else None
@@ -150,7 +157,7 @@ def members_page(
         return _forbidden(request, p)
     scope = scope_of(request, p)
     flt = member_filter(
-        p, Segment(segment) if segment else None, Stage(stage) if stage else None,
+        scope, _choice(Segment, segment), _choice(Stage, stage),
         community or None, platform or None, tag or None, q,
     )  # fmt: skip
     page = max(1, page)
@@ -223,6 +230,8 @@ def alerts_page(request: Request, p: Principal = me, status: str = "open") -> HT
         rows = list_alerts(conn, p.workspace_id, chosen, None, 200)
     if not p.can(Permission.READ_MEMBERS):
         rows = [{**r, "detail": {}, "member_id": None} for r in rows]
+    elif rows:
+        scope.audited("alerts.read", "alerts", {"status": chosen, "rows": len(rows)})
     return _render(request, p, "alerts.html", rows=rows, shown=chosen)
 
 

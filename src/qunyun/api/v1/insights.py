@@ -80,9 +80,11 @@ def get_alerts(
     scope = scope_of(request, p)
     with scope.services.engine.connect() as conn:
         rows = list_alerts(conn, p.workspace_id, status, kind, limit)
-    # Alert details quote what members wrote: personal data for the viewer role too.
+    # Alert details quote what members wrote: personal data, withheld from viewers, audited for others.
     if not p.can(Permission.READ_MEMBERS):
         rows = [{**r, "detail": {}, "member_id": None} for r in rows]
+    elif rows:
+        scope.audited("alerts.read", "alerts", {"status": status, "kind": kind, "rows": len(rows)})
     return {"alerts": jsonable_encoder(rows)}
 
 

@@ -13,9 +13,10 @@ from qunyun.auth.accounts import Principal
 from qunyun.auth.idempotency import Answer, check_key, effect_key, fingerprint, once
 from qunyun.auth.roles import Permission
 from qunyun.domain import Segment, Stage
-from qunyun.errors import QunyunError
+from qunyun.errors import NotFoundError, QunyunError
 from qunyun.journeys.member_record import TAG_MAX, add_tag, remove_tag
 from qunyun.journeys.scan import record_opt_out
+from qunyun.lifecycle.profile import find_member
 from qunyun.lifecycle.views import StateFilter
 from qunyun.store.erasure import erase_member
 from qunyun.store.member_activity import require_member
@@ -44,8 +45,19 @@ class CouponBody(BaseModel):
     campaign: str
 
 
+def _searched_member(scope: Scope, q: str | None) -> int | None:
+    """`q` as a member id ("42") or an identity ("telegram:u42"); -1 (nobody) if it names no one."""
+    if not q or not q.strip():
+        return None
+    try:
+        with scope.services.engine.connect() as conn:
+            return find_member(conn, scope.workspace_id, q.strip())
+    except NotFoundError:
+        return -1
+
+
 def member_filter(
-    principal: Principal,
+    scope: Scope,
     segment: Segment | None,
     stage: Stage | None,
     community: str | None,
@@ -53,7 +65,8 @@ def member_filter(
     tag: str | None,
     q: str | None,
 ) -> StateFilter:
-    member_id = int(q) if q and q.strip().isdigit() else None
+    principal = scope.principal
+    member_id = _searched_member(scope, q)
     return StateFilter(
         principal.workspace_id, segment=segment, stage=stage, community=community, platform=platform,
         tag=tag or None, member_id=member_id,
@@ -69,13 +82,13 @@ def list_members(
     community: str | None = None,
     platform: str | None = None,
     tag: str | None = None,
-    q: str | None = Query(None, description="A member id"),
+    q: str | None = Query(None, description="A member id, or an identity as platform:external_id"),
     sort: str = Query("id", pattern="^(id|value)$"),
     page: int = Query(1, ge=1, le=100_000),
     per_page: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     scope = scope_of(request, p)
-    flt = member_filter(p, segment, stage, community, platform, tag, q)
+    flt = member_filter(scope, segment, stage, community, platform, tag, q)
     rows, more = member_rows(scope, flt, page, per_page, by_value=sort == "value")
     scope.audited("members.list", "members", {"page": page, "filter": request.url.query})
     return {"page": page, "per_page": per_page, "has_more": more, "members": rows}
