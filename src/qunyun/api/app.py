@@ -55,6 +55,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def warm_up(app: FastAPI) -> None:
+    """Start computing what the first dashboard visit needs (overview counts, last week's numbers)
+    in background threads, so that visit does not wait for them."""
+    import threading
+
+    from qunyun.api.v1.insights import warm
+    from qunyun.reports.weeks import last_complete_week
+
+    services: Services = app.state.services
+    threading.Thread(target=warm, args=(services,), daemon=True).start()
+    week = last_complete_week(services.clock.now(), services.settings.zone)
+    app.state.week_data.peek(services.workspace_id, week)
+
+
 def create_app(services: Services, *, dashboard: bool = False) -> FastAPI:
     """The hook endpoints always; the REST API and (with `dashboard`) the operator's dashboard."""
     from qunyun.api.hooks import hooks_router  # routes import Services from here

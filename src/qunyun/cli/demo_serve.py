@@ -18,6 +18,7 @@ def serve_demo(ctx: AppContext, sim: Simulator, host: str = "127.0.0.1", port: i
     import uvicorn
 
     from qunyun.api import create_app
+    from qunyun.api.app import warm_up
 
     # The dashboard's "today" is the simulated community's last day, so this week's flows are real.
     at_end = ctx.at(sim.end)
@@ -29,4 +30,6 @@ def serve_demo(ctx: AppContext, sim: Simulator, host: str = "127.0.0.1", port: i
         f"dashboard: http://{host}:{port}/  log in as [bold]{DEMO_USER}[/] / [bold]{DEMO_PASSWORD}[/] "
         f"(admin; its clock is frozen at the simulated {sim.end:%Y-%m-%d}); Ctrl-C stops it"
     )
-    uvicorn.run(create_app(services_for(at_end), dashboard=True), host=host, port=port, log_level="warning")
+    app = create_app(services_for(at_end), dashboard=True)
+    warm_up(app)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -40,9 +40,11 @@ def serve_command(
     import uvicorn
 
     from qunyun.api import create_app
+    from qunyun.api.app import warm_up
 
     ctx = AppContext.create(db, config)
     app = create_app(services_for(ctx), dashboard=True)
+    warm_up(app)
     err_console.print(
         f"dashboard on http://{host}:{port}/ — API at http://{host}:{port}/api/v1 (docs/api.md)"
     )

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 
+from qunyun.api.app import Services
 from qunyun.api.guard import need
 from qunyun.api.scope import Scope, scope_of
 from qunyun.auth.accounts import Principal
@@ -48,6 +49,17 @@ def _member_state_summary(
             cache.pop(next(iter(cache)))
     result: dict[str, Any] = cache[key]
     return result
+
+
+def warm(services: Services) -> None:
+    """Compute the default workspace's overview summary ahead of the first page (seconds on 1M
+    members); meant for a background thread at server start."""
+    with services.engine.connect() as conn:
+        generation = last_refresh_id(conn, services.workspace_id)
+        as_of = last_as_of(conn, services.workspace_id)
+        _member_state_summary(
+            services.memo, conn, services.workspace_id, generation, as_of, services.clock.now()
+        )
 
 
 def overview(scope: Scope) -> dict[str, Any]:
