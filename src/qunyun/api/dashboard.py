@@ -207,7 +207,10 @@ def playbooks_page(request: Request, p: Principal = me) -> HTMLResponse:
 
 @router.get("/playbooks/{name}")
 def playbook_page(request: Request, name: str, p: Principal = me) -> HTMLResponse:
-    entry = scope_of(request, p).journeys().catalog.get(name)
+    try:
+        entry = scope_of(request, p).journeys().catalog.get(name)
+    except NotFoundError as error:
+        return _render(request, p, "message.html", 404, message=error.message)
     return _render(
         request, p, "playbook.html", pb=entry.summary(pick_language(request, p)), source=entry.source
     )
