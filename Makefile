@@ -32,7 +32,7 @@ pytest: install  ## the test suite on SQLite and a throwaway PostgreSQL
 
 test: lint pytest  ## everything CI runs
 
-bench: install  ## 1M members / 20M activities: import, refresh, analytics, model fits; 2M-message platform exports; text throughput; ledger tx/s; journey steps/s and sends/s
+bench: install  ## 1M members / 20M activities: import, refresh, analytics, model fits; 2M-message platform exports; text throughput; ledger tx/s; journey steps/s and sends/s; dashboard page p95
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_analytics.py --reuse-mirror
 	$(PY) benchmarks/bench_models.py
@@ -40,6 +40,7 @@ bench: install  ## 1M members / 20M activities: import, refresh, analytics, mode
 	$(PY) benchmarks/bench_text.py
 	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_journeys.py
+	$(PY) benchmarks/bench_dashboard.py
 
 eval: install  ## rules vs lifecycle models, and interest tags, on the simulator's truth; sentiment on the dev set
 	$(PY) evals/churn_eval.py

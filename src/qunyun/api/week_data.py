@@ -102,9 +102,10 @@ class WeekData:
             start = self.available and stale and not entry.running
             if start:
                 entry.running = True
+            view = WeekView(entry.data, entry.running, entry.error)
         if start:
             threading.Thread(target=self._run, args=(key, workspace_id, week), daemon=True).start()
-        return WeekView(entry.data, entry.running, entry.error)
+        return view
 
     def wait(self, workspace_id: int, week: IsoWeek) -> DashboardWeek:
         """The week's numbers, computed now if not kept (or kept too long)."""
