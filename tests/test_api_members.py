@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from api_helpers import add_tenant, bearer, make_app
 from conftest import T0
@@ -18,7 +18,7 @@ from qunyun.domain import FixedClock
 from qunyun.engage.coupons import CampaignSpec, Coupons
 from qunyun.store.erasure import erase_member
 from qunyun.store.journey_tables import member_optouts
-from qunyun.store.tables import activities, audit_log, identities, member_state
+from qunyun.store.tables import activities, audit_log, identities, member_state, member_topics
 
 DAY = timedelta(days=1)
 
@@ -43,8 +43,11 @@ def shop(settings: Settings, engine: Engine, workspace_id: int) -> dict[str, Any
             .values(last_message_at=T0 - 40 * DAY, messages_total=3)
         )
     client = make_app(settings, engine, clock, workspace_id)
-    return {"client": client, "ids": ids, "op": bearer(tenant.tokens["operator"]), "clock": clock,
-            "analyst": bearer(tenant.tokens["analyst"]), "admin": bearer(tenant.tokens["admin"])}  # fmt: skip
+    return {
+        "client": client, "ids": ids, "g1": g1, "engine": engine, "clock": clock,
+        "op": bearer(tenant.tokens["operator"]), "analyst": bearer(tenant.tokens["analyst"]),
+        "admin": bearer(tenant.tokens["admin"]),
+    }  # fmt: skip
 
 
 def _ids(answer: Any) -> list[int]:
@@ -70,6 +73,31 @@ def test_filters_and_pages(shop: dict[str, Any]) -> None:
     assert client.get("/api/v1/members?segment=sleepy", headers=op).status_code == 422
     client.post(f"/api/v1/members/{ids[4]}/tags", json={"tag": "vip"}, headers=op)
     assert _ids(client.get("/api/v1/members?tag=vip", headers=op)) == [ids[4]]
+    # An interest topic counts as a tag in the community it was found in only.
+    g1 = shop["g1"]
+    with shop["engine"].begin() as conn:
+        conn.execute(
+            insert(member_topics),
+            [
+                {
+                    "community_id": g1,
+                    "member_id": ids[2],
+                    "topic": "摄影",
+                    "score": 3.0,
+                    "as_of": T0,
+                    "reasons": [],
+                },
+                {
+                    "community_id": g1,
+                    "member_id": ids[6],
+                    "topic": "摄影",
+                    "score": 2.0,
+                    "as_of": T0,
+                    "reasons": [],
+                },
+            ],
+        )
+    assert _ids(client.get("/api/v1/members?tag=摄影", headers=op)) == [ids[2]]  # ids[6] is in g2 only
 
 
 def test_member_page_tags_and_opt_out(shop: dict[str, Any], engine: Engine) -> None:
