@@ -48,6 +48,13 @@ def test_a_message_goes_out_once_per_key(
     )
     assert refused.status_code == 502
     assert refused.json()["status"] == "failed"
+    retried = client.post(
+        "/api/v1/messages",
+        json={**body, "address": "nobody@example.com"},
+        headers={**op, "Idempotency-Key": "n2"},
+    )
+    assert retried.status_code == 502  # a failure is not kept as the key's answer: it ran again
+    assert "Idempotent-Replayed" not in retried.headers
     unknown = client.post(
         "/api/v1/messages", json={**body, "channel": "pigeon"}, headers={**op, "Idempotency-Key": "n3"}
     )
@@ -59,4 +66,4 @@ def test_a_message_goes_out_once_per_key(
     assert len(mailbox.mails) == 1
     with engine.connect() as conn:
         sends = conn.execute(select(audit_log.c.target).where(audit_log.c.action == "message.send")).all()
-    assert [s[0] for s in sends] == ["email:lin@example.com", "email:nobody@example.com"]
+    assert [s[0] for s in sends] == ["email:lin@example.com"] + ["email:nobody@example.com"] * 2

@@ -63,6 +63,10 @@ def once(
     if stored is not None:
         return stored
     status, body = work()
+    if not 200 <= status < 300:
+        # A failed effect (a channel refused, a send deferred) is not an answer to keep: a retry
+        # with the same key runs again, and the effect's own key still stops a double send.
+        return Answer(status, body, False)
     with engine.begin() as conn:
         kept = conn.execute(
             insert_or_skip(conn, api_requests).values(
