@@ -87,6 +87,7 @@ class WeekData:
         self._compute = compute
         self._entries: dict[Key, _Entry] = {}
         self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)  # notified when a computation ends
         self._mirror_lock = threading.Lock()  # one DuckDB connection to the mirror file at a time
 
     @property
@@ -113,17 +114,14 @@ class WeekData:
         if view.data is not None and not view.computing:
             return view.data
         key = (workspace_id, str(week))
-        while True:
-            with self._lock:
-                entry = self._entries[key]
-                if not entry.running:
-                    if entry.data is None:
-                        raise QunyunError(
-                            f"the week's numbers could not be computed: {entry.error}",
-                            code="analytics.failed",
-                        )
-                    return entry.data
-            time.sleep(0.05)
+        with self._done:
+            self._done.wait_for(lambda: not self._entries[key].running)
+            entry = self._entries[key]
+            if entry.data is None:
+                raise QunyunError(
+                    f"the week's numbers could not be computed: {entry.error}", code="analytics.failed"
+                )
+            return entry.data
 
     def _run(self, key: Key, workspace_id: int, week: IsoWeek) -> None:
         data, error = None, None
@@ -137,6 +135,7 @@ class WeekData:
             entry.error = error
             if data is not None:
                 entry.data, entry.computed_at = data, time.monotonic()
+            self._done.notify_all()
 
     def _gather(self, workspace_id: int, week: IsoWeek) -> DashboardWeek:
         assert self.mirror_path is not None
