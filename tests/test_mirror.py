@@ -110,3 +110,51 @@ def test_unsettled_rows_are_copied_again_not_twice(engine: Engine, workspace_id:
     assert (second.recopied, second.copied) == (10, 10)
     assert mirror.watermark == _source(engine)[-1][0]
     assert _mirrored(mirror) == _source(engine)
+
+
+def _physical_times(mirror: ActivityMirror) -> list[datetime]:
+    """occurred_at in the table's storage order (rowid), which is what block skipping sees."""
+    return [r[0] for r in mirror.duck.execute("SELECT occurred_at FROM activities ORDER BY rowid").fetchall()]
+
+
+def test_history_imported_out_of_time_order_is_re_sorted_once(
+    engine: Engine, workspace_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("qunyun.analytics.mirror._CLUSTER_MIN_ROWS", 20)
+    # An export member by member: each member's whole history, one member after the other.
+    scattered = [
+        row(f"2026-05-{day:02d}T09:00:00+08:00", f"u{member}", "message", f"{member}-{day}")
+        for member in range(5)
+        for day in range(1, 11)
+    ]
+    run_import(engine, workspace_id, write_csv(tmp_path / "a.csv", scattered))
+    mirror = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(T0 + timedelta(days=30)), chunk_size=10)
+    report = mirror.sync()
+    times = _physical_times(mirror)
+    assert report.clustered
+    assert times == sorted(times)
+    assert _mirrored(mirror) == _source(engine)  # nothing lost or changed, only the order
+    # Live activity after that arrives in time order: counted as nothing, no rewrite.
+    live = [
+        row(f"2026-05-11T{hour:02d}:00:00+08:00", "u1", "message", f"live{hour}") for hour in range(10, 22)
+    ]
+    run_import(engine, workspace_id, write_csv(tmp_path / "b.csv", live))
+    assert mirror.sync().clustered is False
+    assert mirror.duck.execute("SELECT value FROM mirror_state WHERE key = 'unclustered'").fetchone() == (
+        "0",
+    )
+
+
+def test_a_few_late_rows_do_not_re_sort_a_large_table(
+    engine: Engine, workspace_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("qunyun.analytics.mirror._CLUSTER_MIN_ROWS", 5)
+    run_import(engine, workspace_id, write_csv(tmp_path / "a.csv", _rows(0, 40)))
+    mirror = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(T0 + timedelta(days=30)))
+    assert mirror.sync().clustered is False  # one chunk in time order: nothing scattered
+    late = [row("2026-04-01T09:00:00+08:00", f"u{i}", "message", f"late{i}") for i in range(6)]
+    run_import(engine, workspace_id, write_csv(tmp_path / "b.csv", late))
+    assert mirror.sync().clustered is False  # 6 scattered rows: over the minimum, under a quarter of 46
+    assert mirror.duck.execute("SELECT value FROM mirror_state WHERE key = 'unclustered'").fetchone() == (
+        "6",
+    )

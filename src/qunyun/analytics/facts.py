@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from qunyun.analytics.engine import AnalyticsEngine, naive_utc
+from qunyun.analytics.fact_state import FactState
 from qunyun.analytics.mirror import ActivityMirror, Checkpoint
 from qunyun.domain import (
     ANY_KINDS,
@@ -166,12 +168,21 @@ class FactsSource(Protocol):
 
 
 class MirroredFacts:
-    """Facts computed on the DuckDB mirror, synced from the source database first."""
+    """Facts on the DuckDB mirror, synced from the source database first: from the maintained
+    `fact_state` when it can be exact (analytics/fact_state.py), else by the grouped scan."""
 
-    def __init__(self, mirror: ActivityMirror, workspace_id: int, windows: FactWindows | None = None) -> None:
+    def __init__(
+        self,
+        mirror: ActivityMirror,
+        workspace_id: int,
+        windows: FactWindows | None = None,
+        *,
+        maintained: bool = True,
+    ) -> None:
         self.mirror = mirror
         self.workspace_id = workspace_id
         self.windows = windows
+        self.maintained = maintained
 
     def prepare(self) -> Checkpoint:
         self.mirror.sync()
@@ -181,8 +192,32 @@ class MirroredFacts:
         return self.mirror.changed_members(since, naive_utc(after), naive_utc(upto))
 
     def facts(self, as_of: datetime, members: Collection[int] | None = None) -> Iterable[list[MemberFacts]]:
-        engine = AnalyticsEngine.on_mirror(self.mirror)
-        return iter_member_facts(engine, self.workspace_id, as_of, self.windows, members=members)
+        table = self.maintained_facts(as_of, members) if self.maintained else None
+        if table is None:
+            engine = AnalyticsEngine.on_mirror(self.mirror)
+            return iter_member_facts(engine, self.workspace_id, as_of, self.windows, members=members)
+        return ([_facts(row, as_of) for row in batch.to_pylist()] for batch in table)
+
+    def maintained_facts(
+        self, as_of: datetime, members: Collection[int] | None = None
+    ) -> pa.RecordBatchReader | None:
+        """`member_facts` rows from the maintained state, or None when it cannot be exact (a
+        mirrored activity lies after `as_of`: a replay of history)."""
+        if members is not None and not members:
+            return pa.RecordBatchReader.from_batches(pa.schema([]), [])
+        windows = self.windows or FactWindows()
+        state = FactState(
+            self.mirror.duck,
+            windows.recent_days,
+            windows.baseline_days,
+            int(windows.local_offset_hours * 3600),
+        )
+        end = naive_utc(as_of)
+        if not state.usable(end):
+            return None
+        checkpoint = self.mirror.checkpoint()
+        state.advance(end, checkpoint.generation, checkpoint.seq, checkpoint.watermark)
+        return state.read(self.workspace_id, members)
 
 
 def _aware(value: datetime | None) -> datetime | None:
