@@ -76,8 +76,12 @@ def main() -> None:
     print(f"week {week}: KPIs, charts' data and topics computed in {time.perf_counter() - started:.1f} s")
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=PORT, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
+    for _ in range(400):  # uvicorn exposes no start event: poll its flag, for at most 20 s
+        if server.started:
+            break
         time.sleep(0.05)
+    else:
+        raise SystemExit(f"uvicorn did not start on port {PORT} within 20 s")
     rng = random.Random(7)
     pages = {
         "overview": lambda: "/overview",

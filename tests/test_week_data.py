@@ -27,6 +27,10 @@ class Gatherer:
         self.release = threading.Event()
         self.release.set()
         self.fail = False
+        self.now = 1000.0  # the process time WeekData ages its cache by
+
+    def monotonic(self) -> float:
+        return self.now
 
     def __call__(self, source: Any, week: IsoWeek, now: Any) -> Any:
         self.calls += 1
@@ -46,7 +50,15 @@ def _settle(data: WeekData, workspace_id: int) -> None:
 @pytest.fixture
 def setup(settings: Settings, engine: Engine, tmp_path: Path) -> tuple[WeekData, Gatherer]:
     gather = Gatherer()
-    data = WeekData(engine, settings, FixedClock(T0), tmp_path / "m.duckdb", timedelta(seconds=0.2), gather)  # type: ignore[arg-type]
+    data = WeekData(
+        engine,
+        settings,
+        FixedClock(T0),
+        tmp_path / "m.duckdb",
+        timedelta(seconds=0.2),
+        gather,  # type: ignore[arg-type]
+        gather.monotonic,
+    )
     return data, gather
 
 
@@ -68,7 +80,7 @@ def test_first_look_starts_the_work_and_pages_do_not_wait(setup: tuple[WeekData,
 def test_old_numbers_are_served_while_new_ones_are_made(setup: tuple[WeekData, Gatherer]) -> None:
     data, gather = setup
     assert data.wait(1, WEEK)["call"] == 1
-    time.sleep(0.25)  # older than max_age
+    gather.now += 0.25  # older than max_age
     gather.release.clear()
     stale = data.peek(1, WEEK)
     assert stale.data["call"] == 1  # type: ignore[index]

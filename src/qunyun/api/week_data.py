@@ -59,7 +59,7 @@ def gather(source: ReportSource, week: IsoWeek, now: datetime) -> DashboardWeek:
 @dataclass
 class _Entry:
     data: DashboardWeek | None = None
-    computed_at: float = 0.0  # time.monotonic(): cache age, not domain time
+    computed_at: float = 0.0  # process time (monotonic): cache age, not domain time
     running: bool = False
     error: str | None = None
 
@@ -80,8 +80,11 @@ class WeekData:
         mirror_path: Path | None,
         max_age: timedelta = timedelta(minutes=15),
         compute: Callable[[ReportSource, IsoWeek, datetime], DashboardWeek] = gather,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine, self.settings, self.clock = engine, settings, clock
+        # The cache's age is process time, not domain time (the clock may be frozen, as in the demo).
+        self._monotonic = monotonic
         self.mirror_path = mirror_path
         self.max_age = max_age.total_seconds()
         self._compute = compute
@@ -99,7 +102,7 @@ class WeekData:
         key = (workspace_id, str(week))
         with self._lock:
             entry = self._entries.setdefault(key, _Entry())
-            stale = entry.data is None or time.monotonic() - entry.computed_at > self.max_age
+            stale = entry.data is None or self._monotonic() - entry.computed_at > self.max_age
             start = self.available and stale and not entry.running
             if start:
                 entry.running = True
@@ -134,7 +137,7 @@ class WeekData:
             entry.running = False
             entry.error = error
             if data is not None:
-                entry.data, entry.computed_at = data, time.monotonic()
+                entry.data, entry.computed_at = data, self._monotonic()
             self._done.notify_all()
 
     def _gather(self, workspace_id: int, week: IsoWeek) -> DashboardWeek:
