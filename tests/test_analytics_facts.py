@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from helpers import mirrored, row
-from qunyun.analytics import ActivityMirror, AnalyticsEngine, member_facts
+from qunyun.analytics import ActivityMirror, AnalyticsEngine, facts_with_edges, member_facts, window_edges
 from qunyun.analytics.facts import active_days
 from qunyun.store.tables import identities
 from test_refresh import AS_OF, community_rows
@@ -66,13 +66,37 @@ def test_facts_match_hand_computed_values(engine: Engine, workspace_id: int, mir
     assert early["chatty"]["messages_total"] == 3  # the messages 7, 9 and 11 days ago
 
 
+def test_window_edges_match_hand_computed_values(
+    engine: Engine, workspace_id: int, mirror: ActivityMirror
+) -> None:
+    edges = _by_member(
+        engine, window_edges(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow()
+    )
+    # chatty's six messages 11, 9, …, 1 days ago, oldest first; nothing in the baseline window
+    assert edges["chatty"]["oldest_interactions_30d"] == [_utc(d) for d in (11, 9, 7, 5, 3, 1)]
+    assert edges["chatty"]["first_interaction_prev_at"] is None
+    # buyer: purchases 100 and 60 days ago and a message 40 days ago, all in the baseline
+    assert edges["buyer"]["oldest_interactions_30d"] == []
+    assert edges["buyer"]["first_interaction_prev_at"] == _utc(100)
+    # the lurker only reads: reading is not an interaction, so no edges at all
+    assert "lurker" not in edges
+    facts = _by_member(
+        engine, facts_with_edges(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow()
+    )
+    assert facts["lurker"]["oldest_interactions_30d"] is None
+    assert facts["buyer"]["first_interaction_prev_at"] == _utc(100)
+    assert facts["chatty"]["messages_30d"] == 6
+
+
 def test_duckdb_and_spark_give_identical_facts(
     engine: Engine, workspace_id: int, mirror: ActivityMirror, spark_session: Any, tmp_path: Path
 ) -> None:
     counts = mirror.export_parquet(tmp_path / "parquet")
     assert counts["activities"] == len(community_rows())
-    duck = member_facts(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow().to_pylist()
-    spark = member_facts(AnalyticsEngine.on_spark(spark_session, tmp_path / "parquet"), workspace_id, AS_OF)
+    duck = facts_with_edges(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow().to_pylist()
+    spark = facts_with_edges(
+        AnalyticsEngine.on_spark(spark_session, tmp_path / "parquet"), workspace_id, AS_OF
+    )
     spark_rows = spark.to_pyarrow().to_pylist()
     differing = [
         (i, key, d[key], s.get(key))

@@ -4,9 +4,11 @@ A second implementation is the expectation here: the scan is the definition
 (hand-checked in test_analytics_facts.py, the same on Spark), and every
 maintained answer — after rebuilds, shifts of a few hours to weeks, late
 rows, an unsettled tail, merges, a re-based bit range — must equal it member
-by member, including active days and the oldest interaction of each window.
+by member, including active days. The window edges a refresh reads with the
+facts are not maintained; they are checked here against a plain Python recount.
 """
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +18,8 @@ from sqlalchemy import Engine, create_engine
 
 from helpers import mirrored
 from qunyun.analytics import ActivityMirror, AnalyticsEngine
-from qunyun.analytics.facts import FactWindows, MirroredFacts, iter_member_facts
-from qunyun.domain import ActivityKind, FixedClock, MemberFacts
+from qunyun.analytics.facts import FactWindows, MirroredFacts, iter_member_facts, window_edges
+from qunyun.domain import INTERACTION_KINDS, OLDEST_KEPT, ActivityKind, FixedClock, MemberFacts
 from test_refresh import AS_OF, community_rows
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -168,3 +170,53 @@ def test_the_hand_made_community_through_the_maintained_state(
     chatty = next(f for f in facts if f.messages_total == 6)
     # six messages at 1, 3, ..., 11 days ago (test_analytics_facts.py computes the same by hand)
     assert (chatty.messages_7d, chatty.messages_30d, chatty.active_days_30d) == (3, 6, 6)
+
+
+def test_window_edges_equal_a_python_recount(tmp_path: Path) -> None:
+    history = History(tmp_path, 7)
+    history.add(3000, T0 - timedelta(days=150), T0)
+    history.settle()
+    history.move_identity(22, 7)
+    as_of = T0 - timedelta(hours=5)  # the rows of the last five hours are after it
+    end = _naive(as_of)
+    rows = history.mirror.duck.execute(
+        "SELECT a.community_id, i.member_id, a.kind, a.occurred_at"
+        " FROM activities a JOIN identities i ON a.identity_id = i.id WHERE a.community_id IN (1, 2)"
+    ).fetchall()
+    recent: dict[tuple[int, int], list[datetime]] = {}
+    baseline: dict[tuple[int, int], list[datetime]] = {}
+    for community, member, kind, at in rows:
+        if ActivityKind(kind) not in INTERACTION_KINDS or at > end:
+            continue
+        if at > end - timedelta(days=30):
+            recent.setdefault((community, member), []).append(at)
+        elif at > end - timedelta(days=120):
+            baseline.setdefault((community, member), []).append(at)
+    expected = {
+        key: (sorted(recent.get(key, []))[:OLDEST_KEPT], min(baseline[key]) if key in baseline else None)
+        for key in recent.keys() | baseline.keys()
+    }
+    edges = window_edges(AnalyticsEngine.on_mirror(history.mirror), 1, as_of).to_pyarrow().to_pylist()
+    got = {
+        (r["community_id"], r["member_id"]): (r["oldest_interactions_30d"], r["first_interaction_prev_at"])
+        for r in edges
+    }
+    assert got == expected
+    assert max(len(v[0]) for v in expected.values()) == OLDEST_KEPT  # the cut is exercised
+
+
+def test_a_state_of_another_layout_is_rebuilt(tmp_path: Path) -> None:
+    history = History(tmp_path, 11)
+    history.add(600, T0 - timedelta(days=130), T0)
+    history.settle()
+    source = MirroredFacts(history.mirror, 1)
+    assert _maintained(source, T0) == _scanned(history.mirror, 1, T0)
+    duck = history.mirror.duck
+    # as an older version left it: an extra column, and no layout in its metadata
+    duck.execute("ALTER TABLE fact_state ADD COLUMN first_interaction_30d_at TIMESTAMP")
+    duck.execute("UPDATE fact_state SET messages_30d = messages_30d + 7")
+    raw = json.loads(duck.execute("SELECT value FROM mirror_state WHERE key = 'fact_state'").fetchone()[0])
+    del raw["layout"]
+    duck.execute("UPDATE mirror_state SET value = ? WHERE key = 'fact_state'", [json.dumps(raw)])
+    later = T0 + timedelta(days=1)
+    assert _maintained(source, later) == _scanned(history.mirror, 1, later)

@@ -248,14 +248,49 @@ def test_review_at_the_first_calendar_month_of_tenure() -> None:
     assert decide(after, None, CFG, ZONE).stage is Stage.GROWING
 
 
-def test_review_when_the_oldest_interaction_leaves_the_window() -> None:
+def test_review_when_enough_interactions_left_the_window_to_lose_maturity() -> None:
     spoke = AS_OF - timedelta(days=2)
-    oldest = AS_OF - timedelta(days=25)
+    oldest = tuple(AS_OF - timedelta(days=d) for d in (25, 20, 15, 10, 5))
     f = long_member(
-        last_seen_at=spoke, last_message_at=spoke, interactions_30d=5, first_interaction_30d_at=oldest
+        last_seen_at=spoke, last_message_at=spoke, interactions_30d=5, oldest_interactions_30d=oldest
     )
     assert decide(f, None, CFG, ZONE).stage is Stage.MATURE
-    assert _review(f) == oldest + timedelta(days=30)  # before the 13th month of tenure or silence
+    # mature keeps at 2 interactions: the 4th oldest leaving (10 days ago + 30) leaves only one
+    assert _review(f) == oldest[3] + timedelta(days=30)
+    # only the oldest two known: the second is the earliest instant that can be promised
+    assert _review(replace(f, oldest_interactions_30d=oldest[:2])) == oldest[1] + timedelta(days=30)
+
+
+def test_review_when_a_collapse_or_fade_becomes_possible() -> None:
+    spoke = AS_OF - timedelta(days=1)
+    baseline_first = AS_OF - timedelta(days=100)
+    # a baseline of 60 interactions (20 a month) and 16 recent ones, one a day from 29 days ago
+    busy = long_member(
+        last_seen_at=spoke,
+        last_message_at=spoke,
+        interactions_30d=16,
+        interactions_prev_90d=60,
+        oldest_interactions_30d=tuple(AS_OF - timedelta(days=29 - d) for d in range(16)),
+        first_interaction_prev_at=baseline_first,
+    )
+    assert decide(busy, None, CFG, ZONE).stage is Stage.MATURE
+    # after k slide into the baseline: fade (a year in the group) needs 16 - k < 0.5 x (60 + k) / 3,
+    # first at k = 6 (10 < 11; k = 5 gives 11 < 10.83, no); collapse needs 16 - k < 0.25 x
+    # (60 + k) / 3, first at k = 11 (5 < 5.92); losing maturity (keep 2) needs k = 15
+    assert _review(busy) == busy.oldest_interactions_30d[5] + timedelta(days=30)
+    # not yet six months in the group: no fade, so the collapse is the first (tenure: day 183)
+    joined = AS_OF - timedelta(days=100)
+    young = replace(busy, first_join_at=joined, last_join_at=joined, first_seen_at=joined)
+    assert decide(young, None, CFG, ZONE).stage is Stage.MATURE
+    assert _review(young) == young.oldest_interactions_30d[10] + timedelta(days=30)
+    # 5 recent against the same baseline has faded already: it recovers only as baseline
+    # interactions leave (the first at 100 + 120 days), and the rule's name can change as soon
+    # as the oldest recent one slides (collapse: 4 < 5.08)
+    faded = replace(busy, interactions_30d=5, oldest_interactions_30d=busy.oldest_interactions_30d[:5])
+    assert decide(faded, None, CFG, ZONE).stage_rule == "faded_after_6_months"
+    assert _review(faded) == min(
+        faded.oldest_interactions_30d[0] + timedelta(days=30), baseline_first + timedelta(days=120)
+    )
 
 
 def test_review_of_a_silent_member_is_their_churn_date_with_grace() -> None:

@@ -13,8 +13,6 @@ and moves it forward instead (decision 0005):
   move from E to a later E' by subtracting the rows that slid out of each
   window — a few days' slice of the table, found through DuckDB's per-block
   min/max of `occurred_at`;
-- **the oldest interaction of each window** cannot be subtracted: it is
-  re-read only for members whose oldest one slid out;
 - **active local days** are bits of absolute local day numbers (day
   `base + p` is bit p of a 128-bit integer), so moving E shifts nothing; the
   partial first day of each window (only the hours after E - 30 d count) is
@@ -50,6 +48,7 @@ _MAX_STEP = timedelta(days=31)  # a longer jump rebuilds (exit slices would be m
 _SPAN = 91  # days the bits must cover behind the as-of's local day (90-day window + its first day)
 _ROOM = 126  # highest bit used; past it the bits are re-based
 _STATE_KEY = "fact_state"
+_LAYOUT = 2  # bump when _COLUMNS change: a state of another layout is rebuilt
 
 
 def _sql_list(kinds: Collection[ActivityKind]) -> str:
@@ -67,8 +66,7 @@ _COLUMNS = """
     first_seen_at TIMESTAMP, last_seen_at TIMESTAMP, last_message_at TIMESTAMP,
     last_purchase_at TIMESTAMP, messages_total BIGINT, purchases_total BIGINT, spend_minor BIGINT,
     messages_7d BIGINT, messages_30d BIGINT, messages_90d BIGINT, interactions_30d BIGINT,
-    interactions_prev_90d BIGINT, first_interaction_30d_at TIMESTAMP,
-    first_interaction_prev_at TIMESTAMP, purchases_90d BIGINT, spend_90d_minor BIGINT,
+    interactions_prev_90d BIGINT, purchases_90d BIGINT, spend_90d_minor BIGINT,
     day_bits HUGEINT
 """
 _COLUMN_NAMES = tuple(
@@ -77,9 +75,9 @@ _COLUMN_NAMES = tuple(
 # The facts that depend on where the windows are (the rest only grow with new rows).
 _WINDOWED = (
     "messages_7d", "messages_30d", "messages_90d", "interactions_30d", "interactions_prev_90d",
-    "first_interaction_30d_at", "first_interaction_prev_at", "purchases_90d", "spend_90d_minor",
+    "purchases_90d", "spend_90d_minor",
 )  # fmt: skip
-_MIN = ("first_join_at", "first_seen_at", "first_interaction_30d_at", "first_interaction_prev_at")
+_MIN = ("first_join_at", "first_seen_at")
 _MAX = ("last_join_at", "last_leave_at", "last_seen_at", "last_message_at", "last_purchase_at")
 _SUM = (
     "messages_total", "purchases_total", "spend_minor", "messages_7d", "messages_30d", "messages_90d",
@@ -157,8 +155,6 @@ def _delta_sql(t: _Instants, base: int, low_id: int, high_id: int | None, only: 
         count(*) FILTER (WHERE {_MESSAGE} AND occurred_at > {w90}) AS messages_90d,
         count(*) FILTER (WHERE {_INTERACTION} AND occurred_at > {w30}) AS interactions_30d,
         count(*) FILTER (WHERE {_INTERACTION} AND {prev}) AS interactions_prev_90d,
-        min(occurred_at) FILTER (WHERE {_INTERACTION} AND occurred_at > {w30}) AS first_interaction_30d_at,
-        min(occurred_at) FILTER (WHERE {_INTERACTION} AND {prev}) AS first_interaction_prev_at,
         count(*) FILTER (WHERE {_PURCHASE} AND occurred_at > {w90}) AS purchases_90d,
         sum(amount_minor) FILTER (WHERE {_PURCHASE} AND occurred_at > {w90}) AS spend_90d_minor,
         coalesce(
@@ -201,6 +197,8 @@ class FactState:
             return None
         try:
             raw = json.loads(row[0])
+            if raw.get("layout") != _LAYOUT:
+                return None
             return _Meta(
                 str(raw["generation"]),
                 datetime.fromisoformat(raw["as_of"]),
@@ -209,7 +207,7 @@ class FactState:
                 int(raw["base"]),
                 (int(raw["windows"][0]), int(raw["windows"][1]), int(raw["windows"][2])),
             )
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
             return None  # written by another version: rebuilt
 
     def _save(self, meta: _Meta) -> None:
@@ -221,6 +219,7 @@ class FactState:
                 "seq": meta.seq,
                 "base": meta.base,
                 "windows": list(meta.windows),
+                "layout": _LAYOUT,
             }
         )
         self.duck.execute("INSERT OR REPLACE INTO mirror_state VALUES (?, ?)", [_STATE_KEY, value])
@@ -278,16 +277,11 @@ class FactState:
             return meta.base
         base = meta.base if t.end_day - meta.base <= _ROOM else t.end_day - _SPAN
         exits = self._exits_sql(meta, t) if moved_in_time else None
-        stale = self._oldest_sql(meta.watermark, t) if moved_in_time else None
         delta = _delta_sql(t, base, meta.watermark, watermark) if watermark > meta.watermark else None
         self.duck.execute(f"CREATE OR REPLACE TABLE fact_state_next ({_COLUMNS})")
-        self.duck.execute(
-            f"INSERT INTO fact_state_next {self._next_sql(t, meta.base, base, exits, stale, delta)}"
-        )
+        self.duck.execute(f"INSERT INTO fact_state_next {self._next_sql(meta.base, base, exits, delta)}")
         self.duck.execute("DROP TABLE fact_state")
         self.duck.execute("ALTER TABLE fact_state_next RENAME TO fact_state")
-        if stale is not None:
-            self.duck.execute("DROP TABLE fact_stale_identities")
         return base
 
     def _exits_sql(self, meta: _Meta, new: _Instants) -> str:
@@ -313,15 +307,13 @@ class FactState:
         )
         return f"""
             SELECT p.community_id, i.member_id, sum(m7) AS m7, sum(m30) AS m30, sum(m90) AS m90,
-                sum(i30) AS i30, min(i30_first) AS i30_first, sum(i120) AS i120, sum(p90) AS p90,
-                sum(s90) AS s90
+                sum(i30) AS i30, sum(i120) AS i120, sum(p90) AS p90, sum(s90) AS s90
             FROM (
                 SELECT community_id, identity_id,
                     count(*) FILTER (WHERE w = 'w7' AND {_MESSAGE}) AS m7,
                     count(*) FILTER (WHERE w = 'w30' AND {_MESSAGE}) AS m30,
                     count(*) FILTER (WHERE w = 'w90' AND {_MESSAGE}) AS m90,
                     count(*) FILTER (WHERE w = 'w30' AND {_INTERACTION}) AS i30,
-                    min(occurred_at) FILTER (WHERE w = 'w30' AND {_INTERACTION}) AS i30_first,
                     count(*) FILTER (WHERE w = 'w120' AND {_INTERACTION}) AS i120,
                     count(*) FILTER (WHERE w = 'w90' AND {_PURCHASE}) AS p90,
                     sum(amount_minor) FILTER (WHERE w = 'w90' AND {_PURCHASE}) AS s90
@@ -330,41 +322,10 @@ class FactState:
             GROUP BY p.community_id, i.member_id
         """
 
-    def _oldest_sql(self, watermark: int, t: _Instants) -> str:
-        """Per member whose oldest interaction of a window slid out of it: the new oldest ones."""
-        recent, baseline = _ts(t.recent), _ts(t.baseline)
-        # Their identities first: probing 120 days of activities with a small table of identity
-        # ids is cheap, joining them all to identities to filter by member is not.
-        self.duck.execute(
-            "CREATE OR REPLACE TEMP TABLE fact_stale_identities AS SELECT id FROM identities"
-            " WHERE member_id IN (SELECT member_id FROM fact_state"
-            f" WHERE first_interaction_30d_at <= {recent} OR first_interaction_prev_at <= {baseline})"
-        )
-        return f"""
-            SELECT p.community_id, i.member_id, min(first30) AS first30, min(first_prev) AS first_prev
-            FROM (
-                SELECT community_id, identity_id,
-                    min(occurred_at) FILTER (WHERE occurred_at > {recent}) AS first30,
-                    min(occurred_at) FILTER (WHERE occurred_at <= {recent}) AS first_prev
-                FROM activities
-                WHERE id <= {watermark} AND occurred_at > {baseline} AND {_INTERACTION}
-                    AND identity_id IN (SELECT id FROM fact_stale_identities)
-                GROUP BY community_id, identity_id
-            ) p JOIN identities i ON p.identity_id = i.id
-            GROUP BY p.community_id, i.member_id
-        """
-
-    def _next_sql(
-        self, t: _Instants, old_base: int, base: int, exits: str | None, stale: str | None, delta: str | None
-    ) -> str:
-        """The next state: the old one shifted (exits subtracted, stale oldest re-read, bits
-        re-based), then the new rows' facts folded in with min / max / sum."""
-        recent, baseline = _ts(t.recent), _ts(t.baseline)
-        joins = ""
-        if exits is not None:
-            joins += f" LEFT JOIN ({exits}) x USING (community_id, member_id)"
-        if stale is not None:
-            joins += f" LEFT JOIN ({stale}) r USING (community_id, member_id)"
+    def _next_sql(self, old_base: int, base: int, exits: str | None, delta: str | None) -> str:
+        """The next state: the old one shifted (exits subtracted, bits re-based), then the new
+        rows' facts folded in with min / max / sum."""
+        joins = "" if exits is None else f" LEFT JOIN ({exits}) x USING (community_id, member_id)"
 
         def minus(column: str, exit_column: str) -> str:
             return f"f.{column} - coalesce(x.{exit_column}, 0)"
@@ -378,10 +339,6 @@ class FactState:
                 minus("messages_90d", "m90"),
                 minus("interactions_30d", "i30"),
                 "f.interactions_prev_90d + coalesce(x.i30, 0) - coalesce(x.i120, 0)",
-                f"CASE WHEN f.first_interaction_30d_at <= {recent} THEN r.first30"
-                " ELSE f.first_interaction_30d_at END",
-                f"CASE WHEN f.first_interaction_prev_at <= {baseline} THEN r.first_prev"
-                " ELSE coalesce(f.first_interaction_prev_at, x.i30_first) END",
                 minus("purchases_90d", "p90"),
                 "CASE WHEN f.purchases_90d = x.p90 THEN NULL ELSE f.spend_90d_minor - coalesce(x.s90, 0) END",
             ]
@@ -448,11 +405,17 @@ class FactState:
         )
 
     def read(
-        self, workspace_id: int, members: Collection[int] | None = None, batch_rows: int = 20_000
+        self,
+        workspace_id: int,
+        members: Collection[int] | None = None,
+        batch_rows: int = 20_000,
+        *,
+        edges: str | None = None,
     ) -> pa.RecordBatchReader:
         """`member_facts` columns as of the state's as-of, per (community, member), ordered, as a
         stream of batches (read it before the next call on this connection); the mask columns
-        are bit sets counted by `facts.active_days` (bit order differs)."""
+        are bit sets counted by `facts.active_days` (bit order differs). With `edges`, the name of
+        a table of `facts.window_edges` rows, their two columns are joined on as well."""
         meta = self._meta()
         if meta is None:
             raise RuntimeError("fact_state read before advance")
@@ -467,6 +430,10 @@ class FactState:
             wanted = " AND s.member_id IN (SELECT member_id FROM fact_members)"
         thirty, ninety = (1 << self.windows[0]) - 1, (1 << _QUARTER_DAYS) - 1
         low46 = (1 << 46) - 1
+        edge_columns, edge_join = "", ""
+        if edges is not None:
+            edge_columns = ", w.oldest_interactions_30d, w.first_interaction_prev_at"
+            edge_join = f" LEFT JOIN {edges} w USING (community_id, member_id)"
         query = f"""
             WITH masks AS (
                 SELECT s.*,
@@ -484,8 +451,8 @@ class FactState:
                 {", ".join(f"{c}::BIGINT AS {c}" for c in _SUM)},
                 m30::BIGINT AS active_days_30d_mask,
                 (m90 & {low46}::HUGEINT)::BIGINT AS active_days_90d_mask_a,
-                (m90 >> 46)::BIGINT AS active_days_90d_mask_b
-            FROM masks ORDER BY community_id, member_id
+                (m90 >> 46)::BIGINT AS active_days_90d_mask_b{edge_columns}
+            FROM masks{edge_join} ORDER BY community_id, member_id
         """
         return self.duck.execute(query).fetch_record_batch(batch_rows)
 

@@ -9,20 +9,23 @@ turns the result into `MemberFacts`, a chunk at a time.
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from qunyun.analytics.engine import AnalyticsEngine, naive_utc
 from qunyun.analytics.fact_state import FactState
-from qunyun.analytics.mirror import ActivityMirror, Checkpoint
+from qunyun.analytics.mirror import ActivityMirror, Changes, Checkpoint
 from qunyun.domain import (
     ANY_KINDS,
     BASELINE_WINDOW_DAYS,
     INTERACTION_KINDS,
     MESSAGE_KINDS,
+    OLDEST_KEPT,
     RECENT_WINDOW_DAYS,
     ActivityKind,
     MemberFacts,
@@ -57,6 +60,24 @@ def _day_mask(offset: ir.IntegerValue, include: ir.BooleanValue, low: int) -> ir
     return in_mask.ifelse(bit, ibis.literal(0, type="int64")).bit_or()
 
 
+def _member_activities(
+    engine: AnalyticsEngine, workspace_id: int, end: datetime, members: Collection[int] | None
+) -> ir.Table:
+    """Activities up to `end` in the workspace's communities, with their member (through the
+    current identities); only `members`' if given, filtered before any aggregation."""
+    acts = engine.table("activities")
+    idents = engine.table("identities")
+    comms = engine.table("communities").filter(lambda c: c.workspace_id == workspace_id)
+    if members is not None:
+        wanted = ibis.memtable({"wanted_member_id": sorted(members)}, schema={"wanted_member_id": "int64"})
+        idents = idents.semi_join(wanted, idents.member_id == wanted.wanted_member_id)
+    return (
+        acts.filter(acts.occurred_at <= end)
+        .join(idents, acts.identity_id == idents.id)
+        .semi_join(comms, acts.community_id == comms.id)
+    )
+
+
 def member_facts(
     engine: AnalyticsEngine,
     workspace_id: int,
@@ -73,17 +94,7 @@ def member_facts(
     end = naive_utc(as_of)
     recent = end - timedelta(days=windows.recent_days)
     baseline = recent - timedelta(days=windows.baseline_days)
-    acts = engine.table("activities")
-    idents = engine.table("identities")
-    comms = engine.table("communities").filter(lambda c: c.workspace_id == workspace_id)
-    if members is not None:
-        wanted = ibis.memtable({"wanted_member_id": sorted(members)}, schema={"wanted_member_id": "int64"})
-        idents = idents.semi_join(wanted, idents.member_id == wanted.wanted_member_id)
-    a = (
-        acts.filter(acts.occurred_at <= end)
-        .join(idents, acts.identity_id == idents.id)
-        .semi_join(comms, acts.community_id == comms.id)
-    )
+    a = _member_activities(engine, workspace_id, end, members)
     at, kind = a.occurred_at, a.kind
     message = kind.isin(_MESSAGE)
     interaction = kind.notin(_NOT_INTERACTION)
@@ -108,8 +119,6 @@ def member_facts(
             messages_30d=a.count(where=message & (at > recent)),
             interactions_30d=a.count(where=interaction & (at > recent)),
             interactions_prev_90d=a.count(where=interaction & (at > baseline) & (at <= recent)),
-            first_interaction_30d_at=at.min(where=interaction & (at > recent)),
-            first_interaction_prev_at=at.min(where=interaction & (at > baseline) & (at <= recent)),
             purchases_total=a.count(where=purchase),
             spend_minor=a.amount_minor.sum(where=purchase),
             messages_7d=a.count(where=message & (at > week)),
@@ -122,6 +131,54 @@ def member_facts(
         )
         .order_by(["community_id", "member_id"])
     )
+
+
+def window_edges(
+    engine: AnalyticsEngine,
+    workspace_id: int,
+    as_of: datetime,
+    windows: FactWindows | None = None,
+    members: Collection[int] | None = None,
+) -> ibis.Table:
+    """Per (community, member) with an interaction in the recent or the baseline window: the
+    `OLDEST_KEPT` oldest interactions of the recent window, sorted (`oldest_interactions_30d`),
+    and the oldest of the baseline window (`first_interaction_prev_at`).
+
+    Not facts but where the windows' edges are: a refresh schedules its next review of a member
+    from them (`rules.next_review`). One scan of the last recent + baseline days.
+    """
+    windows = windows or FactWindows()
+    end = naive_utc(as_of)
+    recent = end - timedelta(days=windows.recent_days)
+    baseline = recent - timedelta(days=windows.baseline_days)
+    a = _member_activities(engine, workspace_id, end, members)
+    a = a.filter((a.occurred_at > baseline) & a.kind.notin(_NOT_INTERACTION))
+    at = a.occurred_at
+    # Sorted after collecting: Spark cannot order inside an aggregate. Empty, not NULL, when
+    # none is recent (DuckDB's aggregate of nothing is NULL, Spark's an empty list).
+    oldest = at.collect(where=at > recent).sort()[:OLDEST_KEPT]
+    return a.group_by([a.community_id, a.member_id]).aggregate(
+        oldest_interactions_30d=oldest.fill_null(ibis.literal([], type="array<timestamp>")),
+        first_interaction_prev_at=at.min(where=at <= recent),
+    )
+
+
+def facts_with_edges(
+    engine: AnalyticsEngine,
+    workspace_id: int,
+    as_of: datetime,
+    windows: FactWindows | None = None,
+    members: Collection[int] | None = None,
+) -> ibis.Table:
+    """`member_facts` with each member's `window_edges` (empty when none), as a refresh reads them."""
+    facts = member_facts(engine, workspace_id, as_of, windows, members)
+    edges = window_edges(engine, workspace_id, as_of, windows, members)
+    joined = facts.left_join(edges, ["community_id", "member_id"])
+    return joined.select(
+        *[joined[c] for c in facts.columns],
+        oldest_interactions_30d=joined.oldest_interactions_30d,
+        first_interaction_prev_at=joined.first_interaction_prev_at,
+    ).order_by(["community_id", "member_id"])
 
 
 def active_days(row: dict[str, Any]) -> tuple[int, int]:
@@ -145,9 +202,14 @@ def iter_member_facts(
     """`member_facts` as `MemberFacts` lists of at most `chunk` members; only `members` if given."""
     if members is not None and not members:
         return
-    expr = member_facts(engine, workspace_id, as_of, windows, members)
+    expr = facts_with_edges(engine, workspace_id, as_of, windows, members)
     for batch in expr.to_pyarrow_batches(chunk_size=chunk):
         yield [_facts(row, as_of) for row in batch.to_pylist()]
+
+
+# (messages_30d, interactions_30d, community_id, member_id)
+_Counts = tuple[int, int, int, int]
+Membership = tuple[int, int]  # (community_id, member_id)
 
 
 class FactsSource(Protocol):
@@ -157,14 +219,72 @@ class FactsSource(Protocol):
         """Bring the data up to date; name the state the facts will be computed on."""
         ...
 
-    def changed_members(self, since: Checkpoint, after: datetime, upto: datetime) -> set[int] | None:
-        """Members whose facts may differ between a refresh at (`since`, `after`) and one at
-        `upto` because of activity (new, late or in between) or identity moves; None = unknown."""
+    def changes(self, since: Checkpoint, after: datetime, upto: datetime) -> Changes | None:
+        """Whose facts may differ between a refresh at (`since`, `after`) and one at `upto`
+        because of activity (new, late or in between) or identity moves; None = unknown."""
         ...
 
-    def facts(self, as_of: datetime, members: Collection[int] | None = None) -> Iterable[list[MemberFacts]]:
-        """Facts of every member (None) or of the given ones, in (community, member) order."""
+    def facts(
+        self,
+        as_of: datetime,
+        members: Collection[int] | None = None,
+        memberships: Collection[Membership] | None = None,
+    ) -> Iterable[list[MemberFacts]]:
+        """Facts of everyone (both None), or of the given members (in every community) and the
+        given memberships, in (community, member) order."""
         ...
+
+    def slid_out(self, after: datetime, upto: datetime) -> set[Membership]:
+        """Memberships with a message or interaction that left the recent window between as-of
+        `after` and `upto`: their 30-day counts moved with no new activity."""
+        ...
+
+    def window_counts(self, as_of: datetime, memberships: Collection[Membership]) -> Iterable[list[_Counts]]:
+        """(messages_30d, interactions_30d, community_id, member_id) of the given memberships, in
+        chunks."""
+        ...
+
+
+def _key(community: pa.Array, member: pa.Array) -> pa.Array:
+    """One int64 per (community, member), for set membership tests on whole batches."""
+    return pc.add(pc.multiply(community.cast(pa.int64()), 1 << 32), member.cast(pa.int64()))
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """Whom a read is for: whole members and single memberships. The mirror reads whole members
+    (a superset); the memberships not asked for are dropped from each batch."""
+
+    members: frozenset[int]
+    memberships: frozenset[Membership]
+
+    @classmethod
+    def of(
+        cls, members: Collection[int] | None, memberships: Collection[Membership] | None
+    ) -> "_Wanted | None":
+        if members is None and memberships is None:
+            return None
+        return cls(frozenset(members or ()), frozenset(memberships or ()))
+
+    def member_ids(self) -> set[int]:
+        return set(self.members) | {m for _, m in self.memberships}
+
+    @cached_property
+    def _membership_keys(self) -> pa.Array:
+        return pa.array([(c << 32) + m for c, m in self.memberships], pa.int64())
+
+    @cached_property
+    def _member_ids(self) -> pa.Array:
+        return pa.array(sorted(self.members), pa.int64())
+
+    def keep(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if not self.memberships or batch.num_rows == 0:
+            return batch
+        community, member = batch.column("community_id"), batch.column("member_id")
+        mask = pc.is_in(_key(community, member), value_set=self._membership_keys)
+        if self.members:
+            mask = pc.or_(mask, pc.is_in(member.cast(pa.int64()), value_set=self._member_ids))
+        return batch.filter(mask)
 
 
 class MirroredFacts:
@@ -188,21 +308,61 @@ class MirroredFacts:
         self.mirror.sync()
         return self.mirror.checkpoint()
 
-    def changed_members(self, since: Checkpoint, after: datetime, upto: datetime) -> set[int] | None:
-        return self.mirror.changed_members(since, naive_utc(after), naive_utc(upto))
+    def changes(self, since: Checkpoint, after: datetime, upto: datetime) -> Changes | None:
+        return self.mirror.changes(since, naive_utc(after), naive_utc(upto))
 
-    def facts(self, as_of: datetime, members: Collection[int] | None = None) -> Iterable[list[MemberFacts]]:
-        table = self.maintained_facts(as_of, members) if self.maintained else None
+    def facts(
+        self,
+        as_of: datetime,
+        members: Collection[int] | None = None,
+        memberships: Collection[Membership] | None = None,
+    ) -> Iterable[list[MemberFacts]]:
+        wanted = _Wanted.of(members, memberships)
+        return (
+            [_facts(row, as_of) for row in batch.to_pylist()]
+            for batch in self._batches(as_of, wanted, with_edges=True)
+        )
+
+    def _batches(
+        self, as_of: datetime, wanted: _Wanted | None, *, with_edges: bool
+    ) -> Iterator[pa.RecordBatch]:
+        ids = None if wanted is None else wanted.member_ids()
+        table = self.maintained_facts(as_of, ids, with_edges=with_edges) if self.maintained else None
         if table is None:
             engine = AnalyticsEngine.on_mirror(self.mirror)
-            return iter_member_facts(engine, self.workspace_id, as_of, self.windows, members=members)
-        return ([_facts(row, as_of) for row in batch.to_pylist()] for batch in table)
+            make = facts_with_edges if with_edges else member_facts
+            if ids is not None and not ids:
+                return
+            table = make(engine, self.workspace_id, as_of, self.windows, ids).to_pyarrow_batches(
+                chunk_size=20_000
+            )
+        for batch in table:
+            kept = batch if wanted is None else wanted.keep(batch)
+            if kept.num_rows:
+                yield kept
+
+    def slid_out(self, after: datetime, upto: datetime) -> set[Membership]:
+        recent = timedelta(days=(self.windows or FactWindows()).recent_days)
+        kinds = ", ".join(f"'{k}'" for k in sorted(set(_MESSAGE) | {k.value for k in INTERACTION_KINDS}))
+        rows = self.mirror.duck.execute(
+            "SELECT DISTINCT a.community_id, i.member_id"
+            " FROM activities a JOIN identities i ON a.identity_id = i.id"
+            f" WHERE a.occurred_at > ? AND a.occurred_at <= ? AND a.kind IN ({kinds})",
+            [naive_utc(after) - recent, naive_utc(upto) - recent],
+        ).fetchall()
+        return {(int(c), int(m)) for c, m in rows}
+
+    def window_counts(self, as_of: datetime, memberships: Collection[Membership]) -> Iterable[list[_Counts]]:
+        columns = ("messages_30d", "interactions_30d", "community_id", "member_id")
+        for batch in self._batches(as_of, _Wanted(frozenset(), frozenset(memberships)), with_edges=False):
+            yield list(zip(*(batch.column(c).to_pylist() for c in columns), strict=True))
 
     def maintained_facts(
-        self, as_of: datetime, members: Collection[int] | None = None
+        self, as_of: datetime, members: Collection[int] | None = None, *, with_edges: bool = False
     ) -> pa.RecordBatchReader | None:
-        """`member_facts` rows from the maintained state, or None when it cannot be exact (a
-        mirrored activity lies after `as_of`: a replay of history)."""
+        """`member_facts` rows from the maintained state (`facts_with_edges` rows `with_edges`),
+        or None when it cannot be exact (a mirrored activity lies after `as_of`: a replay of
+        history)."""
         if members is not None and not members:
             return pa.RecordBatchReader.from_batches(pa.schema([]), [])
         windows = self.windows or FactWindows()
@@ -217,10 +377,19 @@ class MirroredFacts:
             return None
         checkpoint = self.mirror.checkpoint()
         state.advance(end, checkpoint.generation, checkpoint.seq, checkpoint.watermark)
-        return state.read(self.workspace_id, members)
+        edges = None
+        if with_edges:
+            # Edges are not maintained: scanning the last 120 days of the members asked for is
+            # cheaper than keeping sorted lists up to date (docs/decisions/0006).
+            engine = AnalyticsEngine.on_mirror(self.mirror)
+            expr = window_edges(engine, self.workspace_id, as_of, self.windows, members)
+            engine.backend.create_table("fact_window_edges", expr, temp=True, overwrite=True)
+            edges = "fact_window_edges"
+        return state.read(self.workspace_id, members, edges=edges)
 
 
 def _aware(value: datetime | None) -> datetime | None:
+    # Arrow's own conversion to aware datetimes costs ~10x more per value than this.
     return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -237,8 +406,6 @@ def _facts(row: dict[str, Any], as_of: datetime) -> MemberFacts:
         last_seen_at=_aware(row["last_seen_at"]),
         last_message_at=_aware(row["last_message_at"]),
         last_purchase_at=_aware(row["last_purchase_at"]),
-        first_interaction_30d_at=_aware(row["first_interaction_30d_at"]),
-        first_interaction_prev_at=_aware(row["first_interaction_prev_at"]),
         messages_total=int(row["messages_total"]),
         messages_30d=int(row["messages_30d"]),
         interactions_30d=int(row["interactions_30d"]),
@@ -251,4 +418,6 @@ def _facts(row: dict[str, Any], as_of: datetime) -> MemberFacts:
         active_days_90d=ninety,
         purchases_90d=int(row["purchases_90d"]),
         spend_90d_minor=int(row["spend_90d_minor"] or 0),
+        oldest_interactions_30d=tuple(t.replace(tzinfo=UTC) for t in row["oldest_interactions_30d"] or ()),
+        first_interaction_prev_at=_aware(row["first_interaction_prev_at"]),
     )

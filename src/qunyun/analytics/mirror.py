@@ -17,7 +17,7 @@ or unmerge), so an incremental refresh knows whom to revisit.
 
 `checkpoint()` names the mirror's state: its generation (a new one after every
 rebuild), the number of syncs so far and the activity watermark. A refresh
-stores it and asks `changed_members` for everyone touched since.
+stores it and asks `changes` for everyone touched since.
 
 Timestamps in the mirror are naive UTC (`TIMESTAMP`), which DuckDB and Spark
 read the same way.
@@ -106,6 +106,15 @@ SELECT ?, m FROM (
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What moved since a checkpoint: (community, member) pairs with new or replayed activity,
+    and members whose identities moved (each in every community)."""
+
+    memberships: set[tuple[int, int]]
+    members: set[int]
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     generation: str
     seq: int
@@ -172,22 +181,24 @@ class ActivityMirror:
     def checkpoint(self) -> Checkpoint:
         return Checkpoint(self._state("generation") or "", int(self._state("seq") or 0), self.watermark)
 
-    def changed_members(self, since: Checkpoint, after: datetime, upto: datetime) -> set[int] | None:
-        """Members whose facts as of `upto` may differ from those computed at `since` as of
-        `after` (naive UTC): activities copied since, activities that happened in between
-        (a replay of history), identities moved since. None when `since` belongs to another
-        generation: after a rebuild nobody can tell."""
+    def changes(self, since: Checkpoint, after: datetime, upto: datetime) -> "Changes | None":
+        """Whose facts as of `upto` may differ from those computed at `since` as of `after`
+        (naive UTC): the memberships with activities copied since or that happened in between
+        (a replay of history), and the members whose identities moved since (all their
+        memberships). None when `since` belongs to another generation: after a rebuild nobody
+        can tell."""
         if since.generation != self.checkpoint().generation:
             return None
         rows = self.duck.execute(
             """
-            SELECT DISTINCT i.member_id FROM activities a JOIN identities i ON a.identity_id = i.id
+            SELECT DISTINCT a.community_id, i.member_id
+            FROM activities a JOIN identities i ON a.identity_id = i.id
             WHERE a.id > ? OR (a.occurred_at > ? AND a.occurred_at <= ?)
-            UNION SELECT member_id FROM member_changes WHERE seq > ?
             """,
-            [since.watermark, after, upto, since.seq],
+            [since.watermark, after, upto],
         ).fetchall()
-        return {int(r[0]) for r in rows}
+        moved = self.duck.execute("SELECT DISTINCT member_id FROM member_changes WHERE seq > ?", [since.seq])
+        return Changes({(int(c), int(m)) for c, m in rows}, {int(r[0]) for r in moved.fetchall()})
 
     def rebuild(self, progress: Callable[[SyncReport], None] | None = None) -> SyncReport:
         """Throw the mirror away and copy everything again (resumable like any sync)."""

@@ -106,6 +106,7 @@ def refresh_command(
                 "text": {"messages": text.messages, "flags": text.flags, "alerts": text.alerts},
                 "points": {"first_messages": earned.first_messages, "survey_answers": earned.survey_answers},
                 "memberships": last.memberships,
+                "recounted": last.recounted,
                 "transitions": transitions,
                 "segments": last.segments,
                 "stages": last.stages,
@@ -119,7 +120,8 @@ def refresh_command(
         )
     console.print(
         f"refreshed ({last.mode}) {last.memberships:,} memberships as of {when(last.as_of, zone)} "
-        f"({len(reports)} run(s), {transitions:,} transitions recorded); "
+        + (f"and the 30-day counts of {last.recounted:,} more " if last.recounted else "")
+        + f"({len(reports)} run(s), {transitions:,} transitions recorded); "
         f"text: {text.messages:,} new messages read, {text.flags:,} flags, {text.alerts:,} alerts; "
         f"points: {earned.first_messages:,} first messages, {earned.survey_answers:,} survey answers"
     )

@@ -2,7 +2,7 @@
 
 from qunyun.domain.activity import IMPORT_COLUMNS, ActivityRecord, Money, to_minor_units
 from qunyun.domain.clock import Clock, FixedClock, SystemClock
-from qunyun.domain.facts import BASELINE_WINDOW_DAYS, RECENT_WINDOW_DAYS, MemberFacts
+from qunyun.domain.facts import BASELINE_WINDOW_DAYS, OLDEST_KEPT, RECENT_WINDOW_DAYS, MemberFacts
 from qunyun.domain.kinds import (
     ANY_KINDS,
     INTERACTION_KINDS,
@@ -22,6 +22,7 @@ __all__ = [
     "IMPORT_COLUMNS",
     "INTERACTION_KINDS",
     "MESSAGE_KINDS",
+    "OLDEST_KEPT",
     "RECENT_WINDOW_DAYS",
     "SYSTEM_KINDS",
     "ActivityKind",

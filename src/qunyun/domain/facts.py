@@ -6,6 +6,8 @@ from datetime import datetime
 # The sliding windows of the facts: "the last 30 days" and the 90-day baseline before them.
 RECENT_WINDOW_DAYS = 30
 BASELINE_WINDOW_DAYS = 90
+# How many of the recent window's oldest interactions the facts carry (`oldest_interactions_30d`).
+OLDEST_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +40,12 @@ class MemberFacts:
     active_days_30d: int = 0
     active_days_90d: int = 0
     purchases_90d: int = 0
-    # Oldest interaction inside each window: when it slides out, the window counts change.
-    first_interaction_30d_at: datetime | None = None
-    first_interaction_prev_at: datetime | None = None
     spend_90d_minor: int = 0
+    # Window edges, for scheduling the next review (not aggregates): the oldest interactions of
+    # the recent window, sorted, at most `OLDEST_KEPT` of them (the window counts change as they
+    # slide out), and the oldest interaction of the baseline window.
+    oldest_interactions_30d: tuple[datetime, ...] = ()
+    first_interaction_prev_at: datetime | None = None
 
     @property
     def is_member(self) -> bool:

@@ -75,17 +75,26 @@ def award_activity_points(points: Ledger, *, history: bool = False) -> EarnRepor
                 _save(conn, workspace_id, int(newest), at)
                 report.started_fresh = True
                 return report
-            rows = conn.execute(
-                select(activities.c.id, activities.c.kind, identities.c.member_id)
-                .join(identities, identities.c.id == activities.c.identity_id)
-                .join(members, members.c.id == identities.c.member_id)
-                .where(identities.c.workspace_id == workspace_id, activities.c.id > (after or 0))
-                .where(members.c.is_staff.is_(False), members.c.is_bot.is_(False))
+            # The next BATCH activities by id first, then their members: joined the other way
+            # round, SQLite walks every identity of the workspace even when nothing is new.
+            window = (
+                select(activities.c.id, activities.c.kind, activities.c.identity_id)
+                .where(activities.c.id > (after or 0))
                 .order_by(activities.c.id)
                 .limit(BATCH)
-            ).all()
-            if not rows:
+                .subquery()
+            )
+            scanned = conn.execute(select(func.max(window.c.id))).scalar()
+            if scanned is None:
                 return report
+            rows = conn.execute(
+                select(window.c.id, window.c.kind, identities.c.member_id)
+                .join(identities, identities.c.id == window.c.identity_id)
+                .join(members, members.c.id == identities.c.member_id)
+                .where(identities.c.workspace_id == workspace_id)
+                .where(members.c.is_staff.is_(False), members.c.is_bot.is_(False))
+                .order_by(window.c.id)
+            ).all()
             report.activities += len(rows)
             writers = sorted({int(m) for _, kind, m in rows if kind in MESSAGE_KINDS})
             if rules.get("first_message", 0) > 0 and writers:
@@ -101,7 +110,7 @@ def award_activity_points(points: Ledger, *, history: bool = False) -> EarnRepor
                         validity=points.policy.validity, rule="survey_answer", books=books,
                     )  # fmt: skip
                     report.survey_answers += 0 if posted.replayed else 1
-            _save(conn, workspace_id, int(rows[-1].id), at)
+            _save(conn, workspace_id, int(scanned), at)
 
 
 def _first_time_writers(conn: Connection, writers: list[int], after: int) -> list[int]:

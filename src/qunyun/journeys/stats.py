@@ -9,8 +9,15 @@ group-randomised playbooks the unit is the group: Welch's t on group means.
 import math
 import statistics
 from dataclasses import dataclass
+from types import ModuleType
 
-from scipy import stats
+
+def _stats() -> ModuleType:
+    # scipy.stats takes ~1 s to import; every CLI command reaches this module, few compare.
+    from scipy import stats
+
+    module: ModuleType = stats
+    return module
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,7 @@ def two_proportions(x_t: int, n_t: int, x_c: int, n_c: int, confidence: float = 
     p_t = x_t / n_t if n_t else 0.0
     p_c = x_c / n_c if n_c else 0.0
     diff = p_t - p_c
+    stats = _stats()
     z_crit = float(stats.norm.ppf(0.5 + confidence / 2))
     if not n_t or not n_c:
         return Comparison(p_t, p_c, diff, -math.inf, math.inf, None)
@@ -53,6 +61,7 @@ def two_means(treated: list[float], control: list[float], confidence: float = 0.
     if se == 0:
         return Comparison(m_t, m_c, diff, diff, diff, None)
     df = (v_t + v_c) ** 2 / (v_t**2 / (len(treated) - 1) + v_c**2 / (len(control) - 1))
+    stats = _stats()
     t_crit = float(stats.t.ppf(0.5 + confidence / 2, df))
     p_value = float(2 * stats.t.sf(abs(diff) / se, df))
     return Comparison(m_t, m_c, diff, diff - t_crit * se, diff + t_crit * se, p_value)

@@ -10,7 +10,10 @@ generation and the same rules: it revisits only members with activity since
 (new, late, or between the two as-of instants), members whose identities
 moved, and members whose `review_at` has come (the instant the rules could
 next decide differently, `rules.next_review`). Everyone else's decision is
-provably unchanged. Otherwise, or with `full=True`, every member is revisited.
+provably unchanged; of them, those whose 30-day counts moved because an
+interaction slid out of the window get those two counts rewritten in bulk
+(`recounted`), so every stored count is as of the latest refresh. Otherwise,
+or with `full=True`, every member is revisited.
 """
 
 import hashlib
@@ -23,12 +26,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from qunyun.analytics import Checkpoint, FactsSource
+from qunyun.analytics import Checkpoint, FactsSource, Membership
 from qunyun.config import Settings
 from qunyun.domain import Clock, MemberFacts, Segment, Stage
 from qunyun.errors import LifecycleError
 from qunyun.lifecycle.rules import Decision, Previous, decide, explain, next_review
-from qunyun.store.bulk import upsert_rows
+from qunyun.store.bulk import update_integer_columns, upsert_rows
 from qunyun.store.tables import communities, member_state, refresh_runs, segment_transitions
 from qunyun.store.types import UtcDateTime, encode_utc
 
@@ -41,6 +44,7 @@ class RefreshReport:
     as_of: datetime
     mode: str = "full"
     memberships: int = 0  # memberships revisited by this run
+    recounted: int = 0  # memberships whose 30-day counts alone were rewritten (incremental runs)
     transitions: int = 0
     segments: dict[str, int] = field(default_factory=dict)
     stages: dict[str, int] = field(default_factory=dict)
@@ -174,8 +178,9 @@ def _apply_chunk(
     states, changes = [], []
     for facts in chunk:
         before = stored.get((facts.community_id, facts.member_id))
-        decision = decide(facts, before.previous if before else None, settings.lifecycle, settings.zone)
-        review_at = next_review(facts, decision, settings.lifecycle, settings.zone)
+        previous = before.previous if before else None
+        decision = decide(facts, previous, settings.lifecycle, settings.zone)
+        review_at = next_review(facts, decision, settings.lifecycle, settings.zone, decided_with=previous)
         states.append(_state_row(facts, decision, before, review_at))
         changes.extend(_transitions(facts, decision, before))
         report.segments[decision.segment.value] = report.segments.get(decision.segment.value, 0) + 1
@@ -206,10 +211,18 @@ def last_refresh(conn: Connection, workspace_id: int) -> datetime | None:
     return value
 
 
-def _members_to_revisit(
+@dataclass(frozen=True)
+class _Plan:
+    members: set[int]  # decide again in every community (their identities moved)
+    memberships: set[Membership]  # decide again
+    recount: set[Membership]  # only the 30-day counts moved
+
+
+def _incremental_plan(
     conn: Connection, workspace_id: int, as_of: datetime, fingerprint: str, source: FactsSource
-) -> set[int] | None:
-    """The members an incremental refresh must revisit, or None when it must be a full one."""
+) -> _Plan | None:
+    """The memberships an incremental refresh must revisit or recount, or None when it must be a
+    full one."""
     last = conn.execute(
         select(refresh_runs)
         .where(refresh_runs.c.workspace_id == workspace_id, refresh_runs.c.status == "done")
@@ -219,15 +232,28 @@ def _members_to_revisit(
     if last is None or last.mirror_generation is None or last.rules_fingerprint != fingerprint:
         return None
     since = Checkpoint(last.mirror_generation, int(last.mirror_seq), int(last.mirror_watermark))
-    changed = source.changed_members(since, last.as_of, as_of)
-    if changed is None:
+    changes = source.changes(since, last.as_of, as_of)
+    if changes is None:
         return None
     due = conn.execute(
-        select(member_state.c.member_id)
+        select(member_state.c.community_id, member_state.c.member_id)
         .join(communities, communities.c.id == member_state.c.community_id)
         .where(communities.c.workspace_id == workspace_id, member_state.c.review_at <= as_of)
-    ).scalars()
-    return changed | set(due)
+    )
+    revisit = changes.memberships | {(int(c), int(m)) for c, m in due}
+    slid = source.slid_out(last.as_of, as_of) - revisit
+    return _Plan(changes.members, revisit, {key for key in slid if key[1] not in changes.members})
+
+
+def _recount(engine: Engine, source: FactsSource, as_of: datetime, memberships: set[Membership]) -> int:
+    """Rewrite the 30-day counts of `memberships`, a chunk per transaction."""
+    done = 0
+    for chunk in source.window_counts(as_of, memberships):
+        with engine.begin() as writer:
+            counts, key = ("messages_30d", "interactions_30d"), ("community_id", "member_id")
+            update_integer_columns(writer, member_state, counts, key, chunk)
+        done += len(chunk)
+    return done
 
 
 def refresh(
@@ -252,8 +278,8 @@ def refresh(
                 "history only moves forward",
                 code="refresh.backwards",
             )
-        members = None if full else _members_to_revisit(conn, workspace_id, as_of, fingerprint, facts)
-        report = RefreshReport(as_of, mode="full" if members is None else "incremental")
+        plan = None if full else _incremental_plan(conn, workspace_id, as_of, fingerprint, facts)
+        report = RefreshReport(as_of, mode="full" if plan is None else "incremental")
         run_id = conn.execute(
             insert(refresh_runs).values(
                 workspace_id=workspace_id,
@@ -267,11 +293,14 @@ def refresh(
                 rules_fingerprint=fingerprint,
             )
         ).inserted_primary_key[0]  # type: ignore[index]  # single-row insert always has a key
-    for chunk in facts.facts(as_of, members):
+    wanted = (None, None) if plan is None else (plan.members, plan.memberships)
+    for chunk in facts.facts(as_of, *wanted):
         with engine.begin() as writer:
             _apply_chunk(writer, chunk, settings, report)
         if progress is not None:
             progress(report.memberships)
+    if plan is not None and plan.recount:
+        report.recounted = _recount(engine, facts, as_of, plan.recount)
     with engine.begin() as conn:
         conn.execute(
             update(refresh_runs)

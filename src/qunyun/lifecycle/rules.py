@@ -13,6 +13,7 @@ threshold therefore does not flip between segments day after day.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from qunyun.config import LifecycleConfig
@@ -44,6 +45,7 @@ class Decision:
     segment_rule: str
 
 
+@cache
 def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
@@ -75,10 +77,17 @@ def decide_segment(
     return Segment.ACTIVE, "spoke_recently"
 
 
+def _collapse_holds(recent: int, previous: int, ratio: float, min_baseline: float) -> bool:
+    """`recent` interactions in 30 days are below `ratio` x the 30-day baseline of `previous`
+    interactions in the 90 days before, and that baseline is at least `min_baseline`.
+    Monotone: more `previous` or fewer `recent` can only make it hold."""
+    baseline = previous / 3.0
+    return baseline >= min_baseline and recent < ratio * baseline
+
+
 def _collapsed(facts: MemberFacts, ratio: float, min_baseline: float) -> bool:
     """Recent interactions fell below `ratio` x the member's own 30-day baseline."""
-    baseline = facts.interactions_prev_90d / 3.0
-    return baseline >= min_baseline and facts.interactions_30d < ratio * baseline
+    return _collapse_holds(facts.interactions_30d, facts.interactions_prev_90d, ratio, min_baseline)
 
 
 def _tenure_months(facts: MemberFacts, zone: ZoneInfo) -> int:
@@ -125,19 +134,31 @@ def decide(
 
 
 def next_review(
-    facts: MemberFacts, decision: Decision, config: LifecycleConfig, zone: ZoneInfo
+    facts: MemberFacts,
+    decision: Decision,
+    config: LifecycleConfig,
+    zone: ZoneInfo,
+    *,
+    decided_with: Previous | None = None,
 ) -> datetime | None:
     """The first instant after `facts.as_of` at which `decide` could answer differently with no
-    new activity, or None if only new activity can change it.
+    new activity (`facts.as_of` itself if it already would, given the decision as "previous"),
+    or None if only new activity can change it.
 
     Every rule above compares a timestamp plus a duration with as-of, or counts activities in a
     window that slides with as-of; this returns the earliest such crossing, computed with the
     decision as the next refresh's "previous" (so demotion grace is counted). An incremental
     refresh revisits a member only at this instant or when new activity arrives.
+    `decided_with` is the "previous" the decision was made with (the check that it is its
+    own fixed point is skipped when that already was the decision).
     """
     if not facts.is_member:
         return None  # churned/churning until they join again, which is new activity
     held = Previous(decision.stage, decision.segment)
+    if decided_with != held and decide(facts, held, config, zone) != decision:
+        # Hysteresis: with itself as "previous" the rules name another rule (a repeat buyer who
+        # is mature by interactions once mature): the next refresh must look again.
+        return facts.as_of
     crossings: list[datetime] = []
     joined, life, message = facts.joined_at, facts.last_life_at, facts.last_message_at
     if joined is not None and not facts.rejoined:
@@ -148,7 +169,7 @@ def next_review(
         crossings.append(message + _days(config.silent_after_days) + _grace(held, Segment.SILENT, config))
     if decision.segment in (Segment.NEW, Segment.ACTIVE):
         # The stage of a silent or churned member is churning whatever the windows say.
-        crossings.extend(_window_crossings(facts))
+        crossings.extend(_window_crossings(facts, decision, config, zone))
         tenure = (config.growing_after_months, config.mature_after_months, config.churning_after_months)
         # Tenure thresholds all passed long ago for most members: skip the calendar arithmetic.
         if joined is not None and facts.as_of - joined < _days(31 * (max(tenure) + 1)):
@@ -158,15 +179,62 @@ def next_review(
     return min(future) if future else None
 
 
-def _window_crossings(facts: MemberFacts) -> list[datetime]:
-    """When the oldest interaction of the last 30 days slides into the baseline, and the oldest
-    of the baseline slides out of it."""
-    out = []
-    if facts.first_interaction_30d_at is not None:
-        out.append(facts.first_interaction_30d_at + _days(RECENT_WINDOW_DAYS))
-    if facts.first_interaction_prev_at is not None:
-        out.append(facts.first_interaction_prev_at + _days(RECENT_WINDOW_DAYS + BASELINE_WINDOW_DAYS))
-    return out
+_COLLAPSE_RULES = ("activity_collapsed", "faded_after_6_months")
+
+
+def _window_crossings(
+    facts: MemberFacts, decision: Decision, config: LifecycleConfig, zone: ZoneInfo
+) -> list[datetime]:
+    """When the sliding windows could first change the decision, with no new activity.
+
+    A member churning because activity collapsed recovers only as old interactions leave the
+    baseline, and the rule naming it can change as recent ones slide into the baseline: the
+    first of each. For anyone else, a recent interaction sliding into the baseline makes a
+    collapse or a fade more likely and the mature count smaller, and one leaving the baseline
+    makes a collapse less likely; so nothing can change before the k-th oldest recent
+    interaction slides out, k the fewest slides after which a rule could hold.
+    """
+    oldest = facts.oldest_interactions_30d
+    recent = _days(RECENT_WINDOW_DAYS)
+    if decision.stage_rule in _COLLAPSE_RULES:
+        out = [oldest[0] + recent] if oldest else []
+        if facts.first_interaction_prev_at is not None:
+            out.append(facts.first_interaction_prev_at + _days(RECENT_WINDOW_DAYS + BASELINE_WINDOW_DAYS))
+        return out
+    slides = _slides_until_a_rule_can_hold(facts, decision, config, zone)
+    if slides is None or not oldest:
+        return []
+    # Only the OLDEST_KEPT oldest are known: past them, the last one is an earlier bound.
+    return [oldest[min(slides, len(oldest)) - 1] + recent]
+
+
+def _slides_until_a_rule_can_hold(
+    facts: MemberFacts, decision: Decision, config: LifecycleConfig, zone: ZoneInfo
+) -> int | None:
+    """The fewest recent interactions that must slide into the baseline before the collapse or
+    fade rule could hold, or a mature-by-interactions member could drop below the keep
+    threshold; None if sliding alone never gets there."""
+    recent, previous = facts.interactions_30d, facts.interactions_prev_90d
+    rules = [(config.collapse_ratio, config.collapse_min_baseline_30d)]
+    if _tenure_months(facts, zone) >= config.churning_after_months:
+        rules.append((config.fade_ratio, 1.0))
+    candidates = []
+    for ratio, min_baseline in rules:
+        # After k slides: recent - k, and at most previous + k (none has left the baseline
+        # yet, the case most favourable to the rule); monotone in k, so a bisection finds it.
+        low, high = 1, recent
+        if high < 1 or not _collapse_holds(0, previous + recent, ratio, min_baseline):
+            continue
+        while low < high:
+            middle = (low + high) // 2
+            if _collapse_holds(recent - middle, previous + middle, ratio, min_baseline):
+                high = middle
+            else:
+                low = middle + 1
+        candidates.append(low)
+    if decision.stage_rule == "interacts" and recent >= config.mature_keep_interactions_30d > 0:
+        candidates.append(recent - config.mature_keep_interactions_30d + 1)
+    return min(candidates, default=None)
 
 
 def explain(facts: MemberFacts) -> dict[str, object]:

@@ -63,3 +63,35 @@ def upsert_rows(
         cursor.executemany(sql, rows)
     finally:
         cursor.close()
+
+
+def update_integer_columns(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    rows: Sequence[tuple[int, ...]],
+) -> None:
+    """Set integer `columns` of the rows matching integer `keys`; each row is (*columns, *keys).
+    Rows matching nothing change nothing. PostgreSQL gets one statement over arrays, SQLite
+    one prepared statement run per row (both in the caller's transaction)."""
+    if not rows:
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open inside a transaction
+    try:
+        if conn.dialect.name == "postgresql":
+            names = [*columns, *keys]
+            arrays = ", ".join(["%s::bigint[]"] * len(names))
+            assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+            match = " AND ".join(f"t.{k} = v.{k}" for k in keys)
+            cursor.execute(
+                f"UPDATE {table.name} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)})"
+                f" WHERE {match}",
+                [list(values) for values in zip(*rows, strict=True)],
+            )
+        else:
+            assignments = ", ".join(f"{c} = ?" for c in columns)
+            match = " AND ".join(f"{k} = ?" for k in keys)
+            cursor.executemany(f"UPDATE {table.name} SET {assignments} WHERE {match}", rows)
+    finally:
+        cursor.close()
