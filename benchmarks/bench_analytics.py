@@ -81,8 +81,6 @@ def pandas_facts(acts: pd.DataFrame, idents: pd.DataFrame, as_of: Any) -> pd.Dat
         message_90d=message & (at > quarter),
         purchase_90d=(kind == "purchase") & (at > quarter),
         spend_90d=df["amount_minor"].where((kind == "purchase") & (at > quarter)),
-        interaction_30d_at=at.where(interaction & (at > recent)),
-        interaction_prev_at=at.where(interaction & (at > baseline) & (at <= recent)),
         local_day=(at + pd.Timedelta(hours=8)).dt.floor("D"),
     )
     keys = ["community_id", "member_id"]
@@ -106,8 +104,6 @@ def pandas_facts(acts: pd.DataFrame, idents: pd.DataFrame, as_of: Any) -> pd.Dat
         messages_90d=("message_90d", "sum"),
         purchases_90d=("purchase_90d", "sum"),
         spend_90d_minor=("spend_90d", "sum"),
-        first_interaction_30d_at=("interaction_30d_at", "min"),
-        first_interaction_prev_at=("interaction_prev_at", "min"),
     )
     facts = facts.join(days_30).join(days_90)
     return facts.fillna({"active_days_30d": 0, "active_days_90d": 0})

@@ -74,17 +74,17 @@ def test_window_edges_match_hand_computed_values(
     )
     # chatty's six messages 11, 9, …, 1 days ago, oldest first; nothing in the baseline window
     assert edges["chatty"]["oldest_interactions_30d"] == [_utc(d) for d in (11, 9, 7, 5, 3, 1)]
-    assert edges["chatty"]["first_interaction_prev_at"] is None
+    assert edges["chatty"]["oldest_interactions_prev"] == []
     # buyer: purchases 100 and 60 days ago and a message 40 days ago, all in the baseline
     assert edges["buyer"]["oldest_interactions_30d"] == []
-    assert edges["buyer"]["first_interaction_prev_at"] == _utc(100)
+    assert edges["buyer"]["oldest_interactions_prev"] == [_utc(100), _utc(60), _utc(40)]
     # the lurker only reads: reading is not an interaction, so no edges at all
     assert "lurker" not in edges
     facts = _by_member(
         engine, facts_with_edges(AnalyticsEngine.on_mirror(mirror), workspace_id, AS_OF).to_pyarrow()
     )
     assert facts["lurker"]["oldest_interactions_30d"] is None
-    assert facts["buyer"]["first_interaction_prev_at"] == _utc(100)
+    assert facts["buyer"]["oldest_interactions_prev"] == [_utc(100), _utc(60), _utc(40)]
     assert facts["chatty"]["messages_30d"] == 6
 
 

@@ -193,16 +193,17 @@ def test_window_edges_equal_a_python_recount(tmp_path: Path) -> None:
         elif at > end - timedelta(days=120):
             baseline.setdefault((community, member), []).append(at)
     expected = {
-        key: (sorted(recent.get(key, []))[:OLDEST_KEPT], min(baseline[key]) if key in baseline else None)
+        key: (sorted(recent.get(key, []))[:OLDEST_KEPT], sorted(baseline.get(key, []))[:OLDEST_KEPT])
         for key in recent.keys() | baseline.keys()
     }
     edges = window_edges(AnalyticsEngine.on_mirror(history.mirror), 1, as_of).to_pyarrow().to_pylist()
     got = {
-        (r["community_id"], r["member_id"]): (r["oldest_interactions_30d"], r["first_interaction_prev_at"])
+        (r["community_id"], r["member_id"]): (r["oldest_interactions_30d"], r["oldest_interactions_prev"])
         for r in edges
     }
     assert got == expected
     assert max(len(v[0]) for v in expected.values()) == OLDEST_KEPT  # the cut is exercised
+    assert max(len(v[1]) for v in expected.values()) == OLDEST_KEPT
 
 
 def test_a_state_of_another_layout_is_rebuilt(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def _facts_at(joined: datetime, times: list[datetime], purchases: int, at: datet
         interactions_prev_90d=len(baseline),
         purchases_total=purchases,
         oldest_interactions_30d=tuple(recent[:OLDEST_KEPT]),
-        first_interaction_prev_at=min(baseline, default=None),
+        oldest_interactions_prev=tuple(sorted(baseline)[:OLDEST_KEPT]),
     )
 
 

@@ -263,15 +263,15 @@ def test_review_when_enough_interactions_left_the_window_to_lose_maturity() -> N
 
 def test_review_when_a_collapse_or_fade_becomes_possible() -> None:
     spoke = AS_OF - timedelta(days=1)
-    baseline_first = AS_OF - timedelta(days=100)
-    # a baseline of 60 interactions (20 a month) and 16 recent ones, one a day from 29 days ago
+    # a baseline of 60 interactions (20 a month), its 16 oldest one a day from 119 days ago, and
+    # 16 recent ones, one a day from 29 days ago
     busy = long_member(
         last_seen_at=spoke,
         last_message_at=spoke,
         interactions_30d=16,
         interactions_prev_90d=60,
         oldest_interactions_30d=tuple(AS_OF - timedelta(days=29 - d) for d in range(16)),
-        first_interaction_prev_at=baseline_first,
+        oldest_interactions_prev=tuple(AS_OF - timedelta(days=119 - d) for d in range(16)),
     )
     assert decide(busy, None, CFG, ZONE).stage is Stage.MATURE
     # after k slide into the baseline: fade (a year in the group) needs 16 - k < 0.5 x (60 + k) / 3,
@@ -283,19 +283,35 @@ def test_review_when_a_collapse_or_fade_becomes_possible() -> None:
     young = replace(busy, first_join_at=joined, last_join_at=joined, first_seen_at=joined)
     assert decide(young, None, CFG, ZONE).stage is Stage.MATURE
     assert _review(young) == young.oldest_interactions_30d[10] + timedelta(days=30)
-    # 5 recent against the same baseline has faded already: it recovers only as baseline
-    # interactions leave (the first at 100 + 120 days), and the rule's name can change as soon
-    # as the oldest recent one slides (collapse: 4 < 5.08)
-    faded = replace(busy, interactions_30d=5, oldest_interactions_30d=busy.oldest_interactions_30d[:5])
-    assert decide(faded, None, CFG, ZONE).stage_rule == "faded_after_6_months"
-    assert _review(faded) == min(
-        faded.oldest_interactions_30d[0] + timedelta(days=30), baseline_first + timedelta(days=120)
+
+
+def test_review_when_a_collapse_could_end_or_a_fade_become_a_collapse() -> None:
+    spoke = AS_OF - timedelta(days=1)
+    prev = tuple(AS_OF - timedelta(days=119 - d) for d in range(16))
+    base = long_member(
+        last_seen_at=spoke,
+        last_message_at=spoke,
+        interactions_prev_90d=60,
+        oldest_interactions_prev=prev,
     )
+    # 4 recent against 20 a month: collapsed (4 < 5). Slides keep it so; it ends once j baseline
+    # interactions left with 4 >= 0.25 x (60 - j) / 3, i.e. j = 12: the 12th oldest + 120 days
+    recent = tuple(AS_OF - timedelta(days=d) for d in (20, 15, 10, 5))
+    collapsed = replace(base, interactions_30d=4, oldest_interactions_30d=recent)
+    assert decide(collapsed, None, CFG, ZONE).stage_rule == "activity_collapsed"
+    assert _review(collapsed) == prev[11] + timedelta(days=120)
+    # 5 recent has faded (5 < 10) but not collapsed (5 < 5 fails): one slide makes it a collapse
+    # (4 < 5.08), before the fade could end (j = 30, past the 16 kept: the 16th is the bound)
+    faded = replace(base, interactions_30d=5, oldest_interactions_30d=(AS_OF - timedelta(days=25), *recent))
+    assert decide(faded, None, CFG, ZONE).stage_rule == "faded_after_6_months"
+    assert _review(faded) == AS_OF + timedelta(days=5)
+    alone = replace(faded, oldest_interactions_30d=())  # no recent edge known: the fade's end
+    assert _review(alone) == prev[15] + timedelta(days=120)
 
 
 def test_review_of_a_silent_member_is_their_churn_date_with_grace() -> None:
     spoke, read = AS_OF - timedelta(days=40), AS_OF - timedelta(days=5)
-    f = long_member(last_seen_at=read, last_message_at=spoke, first_interaction_prev_at=spoke)
+    f = long_member(last_seen_at=read, last_message_at=spoke, oldest_interactions_prev=(spoke,))
     assert decide(f, None, CFG, ZONE).segment is Segment.SILENT
     # the windows and tenure no longer matter (stage is churning); churn waits 90 + 3 days
     assert _review(f) == read + timedelta(days=93)

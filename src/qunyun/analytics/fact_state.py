@@ -432,7 +432,7 @@ class FactState:
         low46 = (1 << 46) - 1
         edge_columns, edge_join = "", ""
         if edges is not None:
-            edge_columns = ", w.oldest_interactions_30d, w.first_interaction_prev_at"
+            edge_columns = ", w.oldest_interactions_30d, w.oldest_interactions_prev"
             edge_join = f" LEFT JOIN {edges} w USING (community_id, member_id)"
         query = f"""
             WITH masks AS (

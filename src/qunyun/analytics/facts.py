@@ -141,8 +141,8 @@ def window_edges(
     members: Collection[int] | None = None,
 ) -> ibis.Table:
     """Per (community, member) with an interaction in the recent or the baseline window: the
-    `OLDEST_KEPT` oldest interactions of the recent window, sorted (`oldest_interactions_30d`),
-    and the oldest of the baseline window (`first_interaction_prev_at`).
+    `OLDEST_KEPT` oldest interactions of the recent window and of the baseline window, sorted
+    (`oldest_interactions_30d`, `oldest_interactions_prev`).
 
     Not facts but where the windows' edges are: a refresh schedules its next review of a member
     from them (`rules.next_review`). One scan of the last recent + baseline days.
@@ -154,12 +154,12 @@ def window_edges(
     a = _member_activities(engine, workspace_id, end, members)
     a = a.filter((a.occurred_at > baseline) & a.kind.notin(_NOT_INTERACTION))
     at = a.occurred_at
-    # Sorted after collecting: Spark cannot order inside an aggregate. Empty, not NULL, when
-    # none is recent (DuckDB's aggregate of nothing is NULL, Spark's an empty list).
-    oldest = at.collect(where=at > recent).sort()[:OLDEST_KEPT]
+    # Sorted after collecting: Spark cannot order inside an aggregate. Empty, not NULL, when a
+    # window has none (DuckDB's aggregate of nothing is NULL, Spark's an empty list).
+    none = ibis.literal([], type="array<timestamp>")
     return a.group_by([a.community_id, a.member_id]).aggregate(
-        oldest_interactions_30d=oldest.fill_null(ibis.literal([], type="array<timestamp>")),
-        first_interaction_prev_at=at.min(where=at <= recent),
+        oldest_interactions_30d=at.collect(where=at > recent).sort()[:OLDEST_KEPT].fill_null(none),
+        oldest_interactions_prev=at.collect(where=at <= recent).sort()[:OLDEST_KEPT].fill_null(none),
     )
 
 
@@ -177,7 +177,7 @@ def facts_with_edges(
     return joined.select(
         *[joined[c] for c in facts.columns],
         oldest_interactions_30d=joined.oldest_interactions_30d,
-        first_interaction_prev_at=joined.first_interaction_prev_at,
+        oldest_interactions_prev=joined.oldest_interactions_prev,
     ).order_by(["community_id", "member_id"])
 
 
@@ -419,5 +419,5 @@ def _facts(row: dict[str, Any], as_of: datetime) -> MemberFacts:
         purchases_90d=int(row["purchases_90d"]),
         spend_90d_minor=int(row["spend_90d_minor"] or 0),
         oldest_interactions_30d=tuple(t.replace(tzinfo=UTC) for t in row["oldest_interactions_30d"] or ()),
-        first_interaction_prev_at=_aware(row["first_interaction_prev_at"]),
+        oldest_interactions_prev=tuple(t.replace(tzinfo=UTC) for t in row["oldest_interactions_prev"] or ()),
     )

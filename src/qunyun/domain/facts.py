@@ -6,7 +6,7 @@ from datetime import datetime
 # The sliding windows of the facts: "the last 30 days" and the 90-day baseline before them.
 RECENT_WINDOW_DAYS = 30
 BASELINE_WINDOW_DAYS = 90
-# How many of the recent window's oldest interactions the facts carry (`oldest_interactions_30d`).
+# How many of each window's oldest interactions the facts carry (`oldest_interactions_*`).
 OLDEST_KEPT = 16
 
 
@@ -42,10 +42,10 @@ class MemberFacts:
     purchases_90d: int = 0
     spend_90d_minor: int = 0
     # Window edges, for scheduling the next review (not aggregates): the oldest interactions of
-    # the recent window, sorted, at most `OLDEST_KEPT` of them (the window counts change as they
-    # slide out), and the oldest interaction of the baseline window.
+    # the recent window and of the baseline window, sorted, at most `OLDEST_KEPT` of each (the
+    # window counts change as they slide out).
     oldest_interactions_30d: tuple[datetime, ...] = ()
-    first_interaction_prev_at: datetime | None = None
+    oldest_interactions_prev: tuple[datetime, ...] = ()
 
     @property
     def is_member(self) -> bool:

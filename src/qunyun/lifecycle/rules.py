@@ -11,6 +11,7 @@ until interactions fall below a lower "keep" threshold. A member near a
 threshold therefore does not flip between segments day after day.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -179,62 +180,87 @@ def next_review(
     return min(future) if future else None
 
 
-_COLLAPSE_RULES = ("activity_collapsed", "faded_after_6_months")
-
-
 def _window_crossings(
     facts: MemberFacts, decision: Decision, config: LifecycleConfig, zone: ZoneInfo
 ) -> list[datetime]:
     """When the sliding windows could first change the decision, with no new activity.
 
-    A member churning because activity collapsed recovers only as old interactions leave the
-    baseline, and the rule naming it can change as recent ones slide into the baseline: the
-    first of each. For anyone else, a recent interaction sliding into the baseline makes a
-    collapse or a fade more likely and the mature count smaller, and one leaving the baseline
-    makes a collapse less likely; so nothing can change before the k-th oldest recent
-    interaction slides out, k the fewest slides after which a rule could hold.
+    With no new activity, recent interactions only slide into the baseline, which makes a
+    collapse or a fade more likely and the mature count smaller, and baseline interactions
+    only leave it, which makes them less likely. Both rules are monotone, so nothing can change
+    before the k-th oldest recent interaction slides out (k the fewest slides after which a
+    rule could start or stop holding, no exit meanwhile) or the j-th oldest baseline one leaves
+    (j the fewest exits after which a collapse or fade could stop holding, no slide meanwhile).
     """
-    oldest = facts.oldest_interactions_30d
-    recent = _days(RECENT_WINDOW_DAYS)
-    if decision.stage_rule in _COLLAPSE_RULES:
-        out = [oldest[0] + recent] if oldest else []
-        if facts.first_interaction_prev_at is not None:
-            out.append(facts.first_interaction_prev_at + _days(RECENT_WINDOW_DAYS + BASELINE_WINDOW_DAYS))
-        return out
+    out = []
     slides = _slides_until_a_rule_can_hold(facts, decision, config, zone)
-    if slides is None or not oldest:
-        return []
+    if slides is not None and facts.oldest_interactions_30d:
+        out.append(_kth(facts.oldest_interactions_30d, slides) + _days(RECENT_WINDOW_DAYS))
+    exits = _exits_until_recovery(facts, decision, config)
+    if exits is not None and facts.oldest_interactions_prev:
+        edge = _days(RECENT_WINDOW_DAYS + BASELINE_WINDOW_DAYS)
+        out.append(_kth(facts.oldest_interactions_prev, exits) + edge)
+    return out
+
+
+def _kth(oldest: tuple[datetime, ...], k: int) -> datetime:
     # Only the OLDEST_KEPT oldest are known: past them, the last one is an earlier bound.
-    return [oldest[min(slides, len(oldest)) - 1] + recent]
+    return oldest[min(k, len(oldest)) - 1]
+
+
+def _fewest(high: int, holds: Callable[[int], bool]) -> int | None:
+    """The least n in 1..high for which the monotone `holds(n)` is true, or None."""
+    if high < 1 or not holds(high):
+        return None
+    low = 1
+    while low < high:
+        middle = (low + high) // 2
+        if holds(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _slides_until_a_rule_can_hold(
     facts: MemberFacts, decision: Decision, config: LifecycleConfig, zone: ZoneInfo
 ) -> int | None:
-    """The fewest recent interactions that must slide into the baseline before the collapse or
-    fade rule could hold, or a mature-by-interactions member could drop below the keep
-    threshold; None if sliding alone never gets there."""
+    """The fewest recent interactions that must slide into the baseline (none leaving it) before
+    the collapse or fade rule could hold, or a mature-by-interactions member could drop below
+    the keep threshold; None if sliding alone never gets there."""
     recent, previous = facts.interactions_30d, facts.interactions_prev_90d
+    if decision.stage_rule == "activity_collapsed":
+        return None  # slides keep it collapsed
     rules = [(config.collapse_ratio, config.collapse_min_baseline_30d)]
-    if _tenure_months(facts, zone) >= config.churning_after_months:
+    if decision.stage_rule != "faded_after_6_months" and (
+        _tenure_months(facts, zone) >= config.churning_after_months
+    ):
         rules.append((config.fade_ratio, 1.0))
     candidates = []
-    for ratio, min_baseline in rules:
-        # After k slides: recent - k, and at most previous + k (none has left the baseline
-        # yet, the case most favourable to the rule); monotone in k, so a bisection finds it.
-        low, high = 1, recent
-        if high < 1 or not _collapse_holds(0, previous + recent, ratio, min_baseline):
-            continue
-        while low < high:
-            middle = (low + high) // 2
-            if _collapse_holds(recent - middle, previous + middle, ratio, min_baseline):
-                high = middle
-            else:
-                low = middle + 1
-        candidates.append(low)
+    for ratio, floor in rules:
+
+        def after(n: int, ratio: float = ratio, floor: float = floor) -> bool:
+            return _collapse_holds(recent - n, previous + n, ratio, floor)
+
+        k = _fewest(recent, after)
+        if k is not None:
+            candidates.append(k)
     if decision.stage_rule == "interacts" and recent >= config.mature_keep_interactions_30d > 0:
         candidates.append(recent - config.mature_keep_interactions_30d + 1)
     return min(candidates, default=None)
+
+
+def _exits_until_recovery(facts: MemberFacts, decision: Decision, config: LifecycleConfig) -> int | None:
+    """For a member churning because of a collapse (or fade): the fewest baseline interactions
+    that must leave it (none sliding in) before that rule could stop holding."""
+    recent, previous = facts.interactions_30d, facts.interactions_prev_90d
+    if decision.stage_rule == "activity_collapsed":
+        ratio, floor = config.collapse_ratio, config.collapse_min_baseline_30d
+    elif decision.stage_rule == "faded_after_6_months":
+        ratio, floor = config.fade_ratio, 1.0
+    else:
+        return None  # exits only make a collapse or fade less likely
+    return _fewest(previous, lambda n: not _collapse_holds(recent, previous - n, ratio, floor))
 
 
 def explain(facts: MemberFacts) -> dict[str, object]:
