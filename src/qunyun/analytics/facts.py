@@ -60,6 +60,13 @@ def _day_mask(offset: ir.IntegerValue, include: ir.BooleanValue, low: int) -> ir
     return in_mask.ifelse(bit, ibis.literal(0, type="int64")).bit_or()
 
 
+def _window_starts(as_of: datetime, windows: FactWindows) -> tuple[datetime, datetime, datetime]:
+    """As-of (naive UTC), and where the recent window and the baseline before it start."""
+    end = naive_utc(as_of)
+    recent = end - timedelta(days=windows.recent_days)
+    return end, recent, recent - timedelta(days=windows.baseline_days)
+
+
 def _member_activities(
     engine: AnalyticsEngine, workspace_id: int, end: datetime, members: Collection[int] | None
 ) -> ir.Table:
@@ -91,9 +98,7 @@ def member_facts(
     `active_days_*_mask` are bit sets of active local days (see `active_days`).
     """
     windows = windows or FactWindows()
-    end = naive_utc(as_of)
-    recent = end - timedelta(days=windows.recent_days)
-    baseline = recent - timedelta(days=windows.baseline_days)
+    end, recent, baseline = _window_starts(as_of, windows)
     a = _member_activities(engine, workspace_id, end, members)
     at, kind = a.occurred_at, a.kind
     message = kind.isin(_MESSAGE)
@@ -148,9 +153,7 @@ def window_edges(
     from them (`rules.next_review`). One scan of the last recent + baseline days.
     """
     windows = windows or FactWindows()
-    end = naive_utc(as_of)
-    recent = end - timedelta(days=windows.recent_days)
-    baseline = recent - timedelta(days=windows.baseline_days)
+    end, recent, baseline = _window_starts(as_of, windows)
     a = _member_activities(engine, workspace_id, end, members)
     a = a.filter((a.occurred_at > baseline) & a.kind.notin(_NOT_INTERACTION))
     at = a.occurred_at
