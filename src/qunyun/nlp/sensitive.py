@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick
-from pypinyin import lazy_pinyin
 
 from qunyun.nlp.lexicon_file import packaged_lexicon, parse_lexicon, read_lexicon
 from qunyun.nlp.normalize import normalize
@@ -65,6 +64,10 @@ class SensitiveWords:
         self._automaton.add_word(key, (category, term, key, latin))
         hanzi = [ch for ch in key if _is_cjk(ch)]
         if len(hanzi) >= 2 and len(hanzi) == len(key):
+            # Imported here: loading its phrase dictionary costs ~0.4 s, which every CLI command
+            # (the text pass's module is imported by `refresh`) paid even with text disabled.
+            from pypinyin import lazy_pinyin
+
             spelled = "".join(lazy_pinyin(key))
             self._automaton.add_word(spelled, (category, term, spelled, True))
 
