@@ -8,15 +8,21 @@ commit together, and every award has a deterministic key
 (`first_message:<member>`, `survey_answer:<activity id>`), so a crash or a
 rerun pays nothing twice. Staff and bots earn nothing.
 
+On PostgreSQL a transaction that took a lower id may commit after one with a
+higher id, so the cursor only moves past rows ingested `settle` ago (10
+minutes by default, as for the analytics mirror); rows after the first
+unsettled one are paid now and read again next time, which the keys make
+harmless. Without this, a late-committing message would be skipped for good.
+
 The first pass on a database starts at the newest activity without paying for
 history (an operator adopting Qunyun on old groups does not owe points for
 years of messages) unless `history=True`.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Subquery, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,6 +36,7 @@ CURSOR = "engage.earn"
 BATCH = 20_000
 MESSAGE_KINDS = ("message", "reply")
 ANSWER_KINDS = ("survey_answer", "poll_vote")
+SETTLE = timedelta(minutes=10)
 
 
 @dataclass
@@ -61,11 +68,17 @@ def _save(conn: Connection, workspace_id: int, last_id: int, at: datetime) -> No
     )
 
 
-def award_activity_points(points: Ledger, *, history: bool = False) -> EarnReport:
+def award_activity_points(
+    points: Ledger, *, history: bool = False, settle: timedelta | None = None
+) -> EarnReport:
+    """Pay the earn rules for activities after the cursor; `settle` defaults to `SETTLE` on
+    PostgreSQL and to nothing on SQLite (one writer: ids commit in order)."""
     report = EarnReport()
     rules = points.policy.earn or {}
     books = points.books()
     workspace_id = points.workspace_id
+    if settle is None:
+        settle = SETTLE if points.engine.dialect.name == "postgresql" else timedelta(0)
     while True:
         at = points.clock.now()
         with points.engine.begin() as conn:
@@ -78,13 +91,13 @@ def award_activity_points(points: Ledger, *, history: bool = False) -> EarnRepor
             # The next BATCH activities by id first, then their members: joined the other way
             # round, SQLite walks every identity of the workspace even when nothing is new.
             window = (
-                select(activities.c.id, activities.c.kind, activities.c.identity_id)
+                select(activities.c.id, activities.c.kind, activities.c.identity_id, activities.c.ingested_at)
                 .where(activities.c.id > (after or 0))
                 .order_by(activities.c.id)
                 .limit(BATCH)
                 .subquery()
             )
-            scanned = conn.execute(select(func.max(window.c.id))).scalar()
+            scanned, settled = _settled_prefix(conn, window, at - settle)
             if scanned is None:
                 return report
             rows = conn.execute(
@@ -110,7 +123,20 @@ def award_activity_points(points: Ledger, *, history: bool = False) -> EarnRepor
                         validity=points.policy.validity, rule="survey_answer", books=books,
                     )  # fmt: skip
                     report.survey_answers += 0 if posted.replayed else 1
-            _save(conn, workspace_id, int(scanned), at)
+            _save(conn, workspace_id, settled if settled is not None else (after or 0), at)
+            if settled != scanned:
+                return report  # the unsettled tail is read again by the next pass
+
+
+def _settled_prefix(conn: Connection, window: Subquery, cutoff: datetime) -> tuple[int | None, int | None]:
+    """(the window's last id, the last id before its first row ingested after `cutoff`)."""
+    last, first_unsettled = conn.execute(
+        select(func.max(window.c.id), func.min(case((window.c.ingested_at > cutoff, window.c.id))))
+    ).one()
+    if last is None or first_unsettled is None:
+        return last, last
+    settled = conn.execute(select(func.max(window.c.id)).where(window.c.id < first_unsettled)).scalar()
+    return int(last), None if settled is None else int(settled)
 
 
 def _first_time_writers(conn: Connection, writers: list[int], after: int) -> list[int]:
