@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from bench_import import OUT, QUNYUN, fresh_sqlite, generate, run_cli
+from bench_import import OUT, QUNYUN, fresh_sqlite, generate, refresh_env, run_cli
 
 from qunyun.analytics import ActivityMirror, AnalyticsEngine, member_facts, naive_utc, window_edges
 from qunyun.analytics.facts import MirroredFacts, active_days
@@ -293,17 +293,9 @@ def main() -> None:
     url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
     data_end = data_end_of(url) if args.refresh_only else compare_facts(url, args.reuse_mirror)
     as_of = after_last_refresh(url, data_end)
-    # Refresh alone: the models' refit and the text pass are timed on their own.
-    # The models' refit (Step 3), the text pass (Step 5) and points for first messages (Step 6:
-    # ~10k ledger postings after the +1% import, ~25 s) are other steps' work, timed on their own.
-    config = OUT / "bench-refresh.toml"
-    config.write_text("[points]\nearn = { checkin = 5 }\n", encoding="utf-8")
-    env = {
-        **bench_env(),
-        "QUNYUN_MODELS__ENABLED": "false",
-        "QUNYUN_TEXT__ENABLED": "false",
-        "QUNYUN_CONFIG": str(config),
-    }
+    # Refresh alone (points for first messages would be ~10k ledger postings after the +1%
+    # import, ~25 s: Step 6's work, like the models and the text pass; see refresh_env).
+    env = refresh_env()
     # Warm the bytecode caches the way any earlier command would (not timed).
     subprocess.run([str(QUNYUN), "refresh", "--help"], env=env, check=True, capture_output=True)
     at = (as_of + timedelta(hours=1)).isoformat()

@@ -75,3 +75,23 @@ def test_a_message_committed_late_with_a_lower_id_is_still_paid(
     assert ledger.balance(member_of(engine, "nick-early")) == 10
     assert ledger.balance(member_of(engine, "nick-later")) == 10
     assert award_activity_points(ledger, settle=timedelta(minutes=10)).activities == 0  # cursor moved on
+
+
+def test_with_no_activity_rule_the_cursor_moves_without_reading(
+    engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    clock = FixedClock(T0)
+    checkin_only = Ledger(engine, workspace_id, clock, PointsPolicy(earn={"checkin": 5}))
+    award_activity_points(checkin_only)
+    at = "2026-06-02T10:00:00+08:00"
+    run_import(engine, workspace_id, write_csv(tmp_path / "a.csv", [row(at, "quiet", "message", "第一句")]))
+    passed = award_activity_points(checkin_only, settle=timedelta(0))
+    assert passed.activities == 0
+    # The rule switched on later pays from here on, not for what the cursor already passed.
+    paying = Ledger(engine, workspace_id, clock, PointsPolicy(earn={"first_message": 10}))
+    later = [row(at, "quiet", "message", "第二句"), row(at, "fresh", "message", "你好")]
+    run_import(engine, workspace_id, write_csv(tmp_path / "b.csv", later))
+    report = award_activity_points(paying, settle=timedelta(0))
+    assert (report.activities, report.first_messages) == (2, 1)
+    assert paying.balance(member_of(engine, "nick-fresh")) == 10
+    assert paying.balance(member_of(engine, "nick-quiet")) == 0  # wrote before the rule: a veteran

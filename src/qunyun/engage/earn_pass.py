@@ -2,9 +2,10 @@
 
 Two earn rules are paid from activities rather than by an action of ours:
 `first_message` (once per member, their first message or reply) and
-`survey_answer` (each survey answer or poll vote). The pass reads activities
-after its cursor in id order; each batch's points and the cursor advance
-commit together, and every award has a deterministic key
+`survey_answer` (each survey answer or poll vote). The pass reads the
+activities of the kinds an enabled rule pays for after its cursor in id order
+(with neither rule on, it only moves the cursor: a rule switched on later pays
+from then on); each batch's points and the cursor advance commit together, and every award has a deterministic key
 (`first_message:<member>`, `survey_answer:<activity id>`), so a crash or a
 rerun pays nothing twice. Staff and bots earn nothing.
 
@@ -79,6 +80,11 @@ def award_activity_points(
     workspace_id = points.workspace_id
     if settle is None:
         settle = SETTLE if points.engine.dialect.name == "postgresql" else timedelta(0)
+    # Only the kinds some rule pays for are read: with neither rule on, the cursor just moves
+    # (reading 250k new rows for nothing cost a refresh ~2.8 s).
+    paid_kinds = (MESSAGE_KINDS if rules.get("first_message", 0) > 0 else ()) + (
+        ANSWER_KINDS if rules.get("survey_answer", 0) > 0 else ()
+    )
     while True:
         at = points.clock.now()
         with points.engine.begin() as conn:
@@ -90,13 +96,17 @@ def award_activity_points(
                 return report
             # The next BATCH activities by id first, then their members: joined the other way
             # round, SQLite walks every identity of the workspace even when nothing is new.
-            window = (
+            query = (
                 select(activities.c.id, activities.c.kind, activities.c.identity_id, activities.c.ingested_at)
                 .where(activities.c.id > (after or 0))
                 .order_by(activities.c.id)
-                .limit(BATCH)
-                .subquery()
             )
+            if not paid_kinds:
+                _, settled = _settled_prefix(conn, query.subquery(), at - settle)
+                if settled is not None:
+                    _save(conn, workspace_id, settled, at)
+                return report
+            window = query.where(activities.c.kind.in_(paid_kinds)).limit(BATCH).subquery()
             scanned, settled = _settled_prefix(conn, window, at - settle)
             if scanned is None:
                 return report
@@ -109,23 +119,37 @@ def award_activity_points(
                 .order_by(window.c.id)
             ).all()
             report.activities += len(rows)
-            writers = sorted({int(m) for _, kind, m in rows if kind in MESSAGE_KINDS})
-            if rules.get("first_message", 0) > 0 and writers:
-                newcomers = _first_time_writers(conn, writers, after or 0)
-                report.first_messages += _first_messages(
-                    conn, points, newcomers, rules["first_message"], at, books
-                )
-            for activity_id, kind, member in rows:
-                if kind in ANSWER_KINDS and rules.get("survey_answer", 0) > 0:
-                    key = f"survey_answer:{activity_id}"
-                    posted = ledger.earn(
-                        conn, workspace_id, Owner.member(int(member)), rules["survey_answer"], key=key, at=at,
-                        validity=points.policy.validity, rule="survey_answer", books=books,
-                    )  # fmt: skip
-                    report.survey_answers += 0 if posted.replayed else 1
+            _pay(conn, points, [(int(i), str(k), int(m)) for i, k, m in rows], after or 0, at, books, report)
             _save(conn, workspace_id, settled if settled is not None else (after or 0), at)
             if settled != scanned:
                 return report  # the unsettled tail is read again by the next pass
+
+
+def _pay(
+    conn: Connection,
+    points: Ledger,
+    rows: list[tuple[int, str, int]],
+    after: int,
+    at: datetime,
+    books: SystemAccounts,
+    report: EarnReport,
+) -> None:
+    """The earn rules for one batch of (activity id, kind, member)."""
+    rules = points.policy.earn or {}
+    writers = sorted({m for _, kind, m in rows if kind in MESSAGE_KINDS})
+    if rules.get("first_message", 0) > 0 and writers:
+        newcomers = _first_time_writers(conn, writers, after)
+        report.first_messages += _first_messages(conn, points, newcomers, rules["first_message"], at, books)
+    if rules.get("survey_answer", 0) <= 0:
+        return
+    for activity_id, kind, member in rows:
+        if kind in ANSWER_KINDS:
+            posted = ledger.earn(
+                conn, points.workspace_id, Owner.member(member), rules["survey_answer"],
+                key=f"survey_answer:{activity_id}", at=at, validity=points.policy.validity,
+                rule="survey_answer", books=books,
+            )  # fmt: skip
+            report.survey_answers += 0 if posted.replayed else 1
 
 
 def _settled_prefix(conn: Connection, window: Subquery, cutoff: datetime) -> tuple[int | None, int | None]:
