@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -254,3 +255,19 @@ def test_a_merge_committed_out_of_id_order_replaces_the_tables(
     assert sorted(replaced) == ["communities", "identities", "members"]
     assert _small_tables(mirror) == _source_small_tables(engine)
     assert _moved_since(mirror, seq) == {6, 8, 9, 10}
+
+
+def _naive(hour: int, minute: int = 0) -> datetime:
+    """The mirror's naive UTC."""
+    return datetime(2026, 5, 1, hour, minute, tzinfo=UTC).replace(tzinfo=None)
+
+
+def test_the_settled_watermark_stops_before_the_first_late_row() -> None:
+    early, late = _naive(8), _naive(9)
+    chunk = pa.table(
+        {"id": [5, 6, 7, 8], "ingested_at": pa.array([early, early, late, early], pa.timestamp("us"))}
+    )
+    assert ActivityMirror._settled(chunk, _naive(8, 30), 4) == (6, True)  # 8 is early, but after 7
+    assert ActivityMirror._settled(chunk, _naive(10), 4) == (8, False)
+    assert ActivityMirror._settled(chunk, _naive(7), 4) == (4, True)
+    assert ActivityMirror._settled(chunk.slice(0, 0), _naive(8, 30), 4) == (4, False)

@@ -318,13 +318,15 @@ class ActivityMirror:
 
     @staticmethod
     def _settled(table: pa.Table, cutoff: datetime, settled: int) -> tuple[int, bool]:
-        ids = table.column("id").to_pylist()
-        ingested = table.column("ingested_at").to_pylist()
-        for row_id, at in zip(ids, ingested, strict=True):
-            if at >= cutoff:
-                return settled, True
-            settled = row_id
-        return settled, False
+        """(the id before the chunk's first row ingested at or after `cutoff`, whether there is
+        one); rows arrive in id order."""
+        if table.num_rows == 0:
+            return settled, False
+        late = pc.greater_equal(table.column("ingested_at"), pa.scalar(cutoff, type=pa.timestamp("us")))
+        first = pc.index(late, True).as_py()
+        if first == -1:
+            return int(table.column("id")[-1].as_py()), False
+        return (int(table.column("id")[first - 1].as_py()) if first > 0 else settled), True
 
     def _append(self, table: pa.Table, watermark: int) -> None:
         """A chunk and the watermark it reached, in one DuckDB transaction."""
