@@ -222,3 +222,26 @@ def test_activity_in_one_group_revisits_that_membership_only(
             .order_by(communities.c.external_id)
         ).all()
     assert [(g, as_of, n) for g, as_of, n in rows] == [("g1", later, 11), ("g2", at, 10)]
+
+
+def test_members_due_in_another_workspace_are_left_to_it(
+    sides: tuple[Side, Side], settings: Settings, tmp_path: Path
+) -> None:
+    ours, _ = sides
+    with ours.engine.begin() as conn:
+        other_id = ensure_workspace(conn, "other", START)
+    theirs = Side(ours.engine, other_id, MirroredFacts(ours.facts.mirror, other_id), full=False)
+
+    def at(day: int, kind: str) -> dict[str, str]:
+        return row((START + timedelta(days=day)).isoformat(), "m", kind, kind)
+
+    # Ours left (nothing to review until they come back); theirs is new and will not stay new.
+    left, stays = [at(1, "join"), at(2, "leave")], [at(1, "join"), at(2, "message")]
+    run_import(ours.engine, ours.workspace_id, write_csv(tmp_path / "ours.csv", left))
+    run_import(ours.engine, other_id, write_csv(tmp_path / "theirs.csv", stays))
+    first = START + timedelta(days=3)
+    assert (ours.refresh(settings, first).memberships, theirs.refresh(settings, first).memberships) == (1, 1)
+    later = START + timedelta(days=40)  # theirs is due by now
+    mine = ours.refresh(settings, later)
+    assert (mine.mode, mine.memberships) == ("incremental", 0)
+    assert theirs.refresh(settings, later).memberships == 1

@@ -5,9 +5,9 @@ Two earn rules are paid from activities rather than by an action of ours:
 `survey_answer` (each survey answer or poll vote). The pass reads the
 activities of the kinds an enabled rule pays for after its cursor in id order
 (with neither rule on, it only moves the cursor: a rule switched on later pays
-from then on); each batch's points and the cursor advance commit together, and every award has a deterministic key
-(`first_message:<member>`, `survey_answer:<activity id>`), so a crash or a
-rerun pays nothing twice. Staff and bots earn nothing.
+from then on); each batch's points and the cursor advance commit together,
+and every award has a deterministic key (`first_message:<member>`,
+`survey_answer:<activity id>`), so a crash or a rerun pays nothing twice. Staff and bots earn nothing.
 
 On PostgreSQL a transaction that took a lower id may commit after one with a
 higher id, so the cursor only moves past rows ingested `settle` ago (10

@@ -244,12 +244,14 @@ def _incremental_plan(
     changes = source.changes(since, last.as_of, as_of)
     if changes is None:
         return None
+    # By the review_at index alone, the workspace's groups filtered here: joined to communities,
+    # SQLite (no statistics) reads every member of the workspace instead (0.4 s at 1M).
+    in_workspace = select(communities.c.id).where(communities.c.workspace_id == workspace_id)
+    ours = set(conn.execute(in_workspace).scalars())
     due = conn.execute(
-        select(member_state.c.community_id, member_state.c.member_id)
-        .join(communities, communities.c.id == member_state.c.community_id)
-        .where(communities.c.workspace_id == workspace_id, member_state.c.review_at <= as_of)
+        select(member_state.c.community_id, member_state.c.member_id).where(member_state.c.review_at <= as_of)
     )
-    revisit = changes.memberships | {(int(c), int(m)) for c, m in due}
+    revisit = changes.memberships | {(int(c), int(m)) for c, m in due if c in ours}
     slid = source.slid_out(last.as_of, as_of) - revisit
     return _Plan(changes.members, revisit, {key for key in slid if key[1] not in changes.members})
 
