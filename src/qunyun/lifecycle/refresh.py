@@ -83,10 +83,7 @@ def _insert_transitions(conn: Connection, changes: list[dict[str, Any]]) -> None
     through SQLAlchemy's executemany of dicts that cost ~15 µs each); a replayed one is skipped."""
     dialect = conn.dialect.name
     head = _TRANSITION_COLUMNS[:5]
-    rows = [
-        (*(c[k] for k in head), encode_utc(c["at"], dialect), c["rule"], json.dumps(c["facts"]))
-        for c in changes
-    ]
+    rows = [(*(c[k] for k in head), encode_utc(c["at"], dialect), c["rule"], c["facts"]) for c in changes]
     insert_ignoring_conflicts(conn, segment_transitions, _TRANSITION_COLUMNS, rows)
 
 
@@ -157,14 +154,17 @@ def _state_row(
 
 
 def _transitions(facts: MemberFacts, decision: Decision, stored: _Stored | None) -> list[dict[str, Any]]:
+    """The member's segment and stage changes; "facts" is the JSON text both rows share."""
     changes = []
     before = stored.previous if stored else None
     pairs = (
         ("segment", before.segment if before else None, decision.segment, decision.segment_rule),
         ("stage", before.stage if before else None, decision.stage, decision.stage_rule),
     )
+    explained = None
     for dimension, old, new, rule in pairs:
         if old is not new:
+            explained = explained or json.dumps(explain(facts))
             changes.append(
                 {
                     "community_id": facts.community_id,
@@ -174,7 +174,7 @@ def _transitions(facts: MemberFacts, decision: Decision, stored: _Stored | None)
                     "to_value": new.value,
                     "at": facts.as_of,
                     "rule": rule,
-                    "facts": explain(facts),
+                    "facts": explained,
                 }
             )
     return changes

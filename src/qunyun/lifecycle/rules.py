@@ -11,6 +11,7 @@ until interactions fall below a lower "keep" threshold. A member near a
 threshold therefore does not flip between segments day after day.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -175,7 +176,9 @@ def next_review(
         # Tenure thresholds all passed long ago for most members: skip the calendar arithmetic.
         if joined is not None and facts.as_of - joined < _days(31 * (max(tenure) + 1)):
             local = joined.astimezone(zone)
-            crossings.extend(add_months(local, months) for months in tenure)
+            # Only the first still ahead can be the earliest: later ones come after it.
+            ahead = (t for t in (add_months(local, m) for m in sorted(tenure)) if t > facts.as_of)
+            crossings.extend(itertools.islice(ahead, 1))
     future = [t for t in crossings if t > facts.as_of]
     return min(future) if future else None
 
