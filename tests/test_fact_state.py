@@ -126,6 +126,13 @@ def test_maintained_facts_equal_the_scan_step_after_step(tmp_path: Path, seed: i
     assert _maintained(other, as_of) == _scanned(history.mirror, 2, as_of)
     subset = {1, 7, 13}
     assert _maintained(source, as_of, subset) == [f for f in expected if f.member_id in subset]
+    # single memberships are filtered in the read itself, not only after it
+    pairs = {(1, 4), (2, 9)}
+    state = source.maintained_facts(as_of, frozenset({13}), memberships=pairs)
+    assert state is not None
+    read = state.read_all().to_pydict()
+    keys = set(zip(read["community_id"], read["member_id"], strict=True))
+    assert keys == pairs | {(f.community_id, 13) for f in expected if f.member_id == 13}
 
 
 def test_a_row_after_the_as_of_falls_back_to_the_scan(tmp_path: Path) -> None:

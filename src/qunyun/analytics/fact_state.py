@@ -411,23 +411,19 @@ class FactState:
         batch_rows: int = 20_000,
         *,
         edges: str | None = None,
+        memberships: Collection[tuple[int, int]] | None = None,
     ) -> pa.RecordBatchReader:
         """`member_facts` columns as of the state's as-of, per (community, member), ordered, as a
         stream of batches (read it before the next call on this connection); the mask columns
-        are bit sets counted by `facts.active_days` (bit order differs). With `edges`, the name of
-        a table of `facts.window_edges` rows, their two columns are joined on as well."""
+        are bit sets counted by `facts.active_days` (bit order differs). Everyone, or `members`
+        (in every community) and `memberships` ((community, member) pairs). With `edges`, the
+        name of a table of `facts.window_edges` rows, their two columns are joined on as well."""
         meta = self._meta()
         if meta is None:
             raise RuntimeError("fact_state read before advance")
         t = self._instants(meta.as_of)
         first30, first90 = t.end_day - (self.windows[0] - 1), t.end_day - (_QUARTER_DAYS - 1)
-        wanted = ""
-        if members is not None:
-            wanted_ids = pa.table({"member_id": pa.array(sorted(members), pa.int64())})
-            self.duck.register("fact_members_arrow", wanted_ids)
-            self.duck.execute("CREATE OR REPLACE TEMP TABLE fact_members AS SELECT * FROM fact_members_arrow")
-            self.duck.unregister("fact_members_arrow")
-            wanted = " AND s.member_id IN (SELECT member_id FROM fact_members)"
+        wanted = self._wanted(members, memberships)
         thirty, ninety = (1 << self.windows[0]) - 1, (1 << _QUARTER_DAYS) - 1
         low46 = (1 << 46) - 1
         edge_columns, edge_join = "", ""
@@ -455,6 +451,28 @@ class FactState:
             FROM masks{edge_join} ORDER BY community_id, member_id
         """
         return self.duck.execute(query).fetch_record_batch(batch_rows)
+
+    def _wanted(
+        self, members: Collection[int] | None, memberships: Collection[tuple[int, int]] | None
+    ) -> str:
+        """The read's filter: whole members by id, single memberships by one int64 key each (a
+        member in eight groups due in one is read once, not eight times)."""
+        if members is None and memberships is None:
+            return ""
+        tables = {
+            "fact_members": pa.table({"member_id": pa.array(sorted(members or ()), pa.int64())}),
+            "fact_memberships": pa.table(
+                {"key": pa.array(sorted((c << 32) + m for c, m in memberships or ()), pa.int64())}
+            ),
+        }
+        for name, table in tables.items():
+            self.duck.register(f"{name}_arrow", table)
+            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+            self.duck.unregister(f"{name}_arrow")
+        return (
+            " AND (s.member_id IN (SELECT member_id FROM fact_members)"
+            " OR (s.community_id::BIGINT << 32) + s.member_id IN (SELECT key FROM fact_memberships))"
+        )
 
     def _current(self, t: _Instants, meta: _Meta) -> str:
         """The state, with the unsettled tail (rows above the watermark) added if there is one."""

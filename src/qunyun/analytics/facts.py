@@ -330,7 +330,10 @@ class MirroredFacts:
         self, as_of: datetime, wanted: _Wanted | None, *, with_edges: bool
     ) -> Iterator[pa.RecordBatch]:
         ids = None if wanted is None else wanted.member_ids()
-        table = self.maintained_facts(as_of, ids, with_edges=with_edges) if self.maintained else None
+        table = None
+        if self.maintained:
+            whole, pairs = (None, None) if wanted is None else (wanted.members, wanted.memberships)
+            table = self.maintained_facts(as_of, whole, with_edges=with_edges, memberships=pairs)
         if table is None:
             engine = AnalyticsEngine.on_mirror(self.mirror)
             make = facts_with_edges if with_edges else member_facts
@@ -361,12 +364,17 @@ class MirroredFacts:
             yield list(zip(*(batch.column(c).to_pylist() for c in columns), strict=True))
 
     def maintained_facts(
-        self, as_of: datetime, members: Collection[int] | None = None, *, with_edges: bool = False
+        self,
+        as_of: datetime,
+        members: Collection[int] | None = None,
+        *,
+        with_edges: bool = False,
+        memberships: Collection[Membership] | None = None,
     ) -> pa.RecordBatchReader | None:
-        """`member_facts` rows from the maintained state (`facts_with_edges` rows `with_edges`),
-        or None when it cannot be exact (a mirrored activity lies after `as_of`: a replay of
-        history)."""
-        if members is not None and not members:
+        """`member_facts` rows from the maintained state (`facts_with_edges` rows `with_edges`)
+        of everyone, or of `members` (every community) and `memberships`; None when the state
+        cannot be exact (a mirrored activity lies after `as_of`: a replay of history)."""
+        if (members is not None or memberships is not None) and not members and not memberships:
             return pa.RecordBatchReader.from_batches(pa.schema([]), [])
         windows = self.windows or FactWindows()
         state = FactState(
@@ -385,10 +393,13 @@ class MirroredFacts:
             # Edges are not maintained: scanning the last 120 days of the members asked for is
             # cheaper than keeping sorted lists up to date (docs/decisions/0006).
             engine = AnalyticsEngine.on_mirror(self.mirror)
-            expr = window_edges(engine, self.workspace_id, as_of, self.windows, members)
+            ids = None if members is None and memberships is None else _Wanted.of(members, memberships)
+            expr = window_edges(
+                engine, self.workspace_id, as_of, self.windows, None if ids is None else ids.member_ids()
+            )
             engine.backend.create_table("fact_window_edges", expr, temp=True, overwrite=True)
             edges = "fact_window_edges"
-        return state.read(self.workspace_id, members, edges=edges)
+        return state.read(self.workspace_id, members, edges=edges, memberships=memberships)
 
 
 def _aware(value: datetime | None) -> datetime | None:
