@@ -97,8 +97,13 @@ def _maintained(source: MirroredFacts, as_of: datetime, members: set[int] | None
     return [f for chunk in source.facts(as_of, members) for f in chunk]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_maintained_facts_equal_the_scan_step_after_step(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "patch_share"), [(1, 0.1), (2, 0.1), (3, 0.0), (4, 1.0), (5, 1.0)])
+def test_maintained_facts_equal_the_scan_step_after_step(
+    tmp_path: Path, seed: int, patch_share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Steps rewrite the table or patch the members they touch (share 0: always rewrite; 1:
+    always patch unless the bit base moves)."""
+    monkeypatch.setattr("qunyun.analytics.fact_state._PATCH_SHARE", patch_share)
     history = History(tmp_path, seed)
     source = MirroredFacts(history.mirror, 1)
     history.add(1500, T0 - timedelta(days=200), T0)

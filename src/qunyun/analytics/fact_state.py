@@ -49,6 +49,9 @@ _SPAN = 91  # days the bits must cover behind the as-of's local day (90-day wind
 _ROOM = 126  # highest bit used; past it the bits are re-based
 _STATE_KEY = "fact_state"
 _LAYOUT = 2  # bump when _COLUMNS change: a state of another layout is rebuilt
+# A step touching at most this share of the members patches their rows instead of rewriting the
+# table (1.26M rows: a rewrite ~0.8 s plus its commit; a patch of 40k members ~0.1 s).
+_PATCH_SHARE = 0.1
 
 
 def _sql_list(kinds: Collection[ActivityKind]) -> str:
@@ -278,11 +281,41 @@ class FactState:
         base = meta.base if t.end_day - meta.base <= _ROOM else t.end_day - _SPAN
         exits = self._exits_sql(meta, t) if moved_in_time else None
         delta = _delta_sql(t, base, meta.watermark, watermark) if watermark > meta.watermark else None
+        if base == meta.base and self._patch(exits, delta):
+            return base
         self.duck.execute(f"CREATE OR REPLACE TABLE fact_state_next ({_COLUMNS})")
         self.duck.execute(f"INSERT INTO fact_state_next {self._next_sql(meta.base, base, exits, delta)}")
         self.duck.execute("DROP TABLE fact_state")
         self.duck.execute("ALTER TABLE fact_state_next RENAME TO fact_state")
         return base
+
+    def _patch(self, exits: str | None, delta: str | None) -> bool:
+        """The step for only the members it touches (rows that slid out, new rows), when they are
+        few: their next rows replace theirs; everyone else's row is already right (same bit
+        base, nothing slid, nothing new). False, having changed nothing, when they are many
+        (then one rewrite of the whole table is cheaper than deleting most of it)."""
+        parts = [f"SELECT community_id, member_id FROM ({sql})" for sql in (exits, delta) if sql is not None]
+        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE fact_touched AS {' UNION '.join(parts)}")
+        touched_row = self.duck.execute("SELECT count(*) FROM fact_touched").fetchone()
+        total_row = self.duck.execute("SELECT count(*) FROM fact_state").fetchone()
+        touched, total = (int(touched_row[0]) if touched_row else 0), (int(total_row[0]) if total_row else 0)
+        if touched > _PATCH_SHARE * total:
+            self.duck.execute("DROP TABLE fact_touched")
+            return False
+        if touched:
+            only = "fact_state f SEMI JOIN fact_touched USING (community_id, member_id)"
+            self.duck.execute(
+                "CREATE OR REPLACE TEMP TABLE fact_patch AS "
+                + self._next_sql(0, 0, exits, delta, source=only)
+            )
+            self.duck.execute(
+                "DELETE FROM fact_state WHERE (community_id, member_id) IN"
+                " (SELECT community_id, member_id FROM fact_touched)"
+            )
+            self.duck.execute("INSERT INTO fact_state SELECT * FROM fact_patch")
+            self.duck.execute("DROP TABLE fact_patch")
+        self.duck.execute("DROP TABLE fact_touched")
+        return True
 
     def _exits_sql(self, meta: _Meta, new: _Instants) -> str:
         """Per member: the rows (up to the state's watermark) that slid out of each window."""
@@ -322,9 +355,11 @@ class FactState:
             GROUP BY p.community_id, i.member_id
         """
 
-    def _next_sql(self, old_base: int, base: int, exits: str | None, delta: str | None) -> str:
-        """The next state: the old one shifted (exits subtracted, bits re-based), then the new
-        rows' facts folded in with min / max / sum."""
+    def _next_sql(
+        self, old_base: int, base: int, exits: str | None, delta: str | None, source: str = "fact_state f"
+    ) -> str:
+        """The next state: the old one (`source`, aliased f) shifted (exits subtracted, bits
+        re-based), then the new rows' facts folded in with min / max / sum."""
         joins = "" if exits is None else f" LEFT JOIN ({exits}) x USING (community_id, member_id)"
 
         def minus(column: str, exit_column: str) -> str:
@@ -348,7 +383,7 @@ class FactState:
                 f.first_seen_at, f.last_seen_at, f.last_message_at, f.last_purchase_at,
                 f.messages_total, f.purchases_total, f.spend_minor, {windowed},
                 f.day_bits >> {base - old_base} AS day_bits
-            FROM fact_state f {joins}
+            FROM {source} {joins}
         """
         if delta is None:
             return f"SELECT * FROM ({shifted}) ORDER BY community_id, member_id"
