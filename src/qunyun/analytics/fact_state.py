@@ -22,7 +22,8 @@ Rows above the mirror's settled watermark (PostgreSQL's unsettled tail) are
 aggregated raw at query time and combined. Members whose identities moved (a
 merge or unmerge, recorded by the mirror in `member_changes`) are recomputed
 from their raw rows. Each step rewrites the table in one statement and swaps
-it in with the new as-of, in one DuckDB transaction.
+it in with the new as-of, in one DuckDB transaction; a step that touches few
+members (`_PATCH_SHARE`) and keeps the bit base replaces only their rows.
 
 The state is only used when it can be exact: no mirrored activity lies after
 the as-of (otherwise a replay of history, and the scan is used), and the
