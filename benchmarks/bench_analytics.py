@@ -288,6 +288,7 @@ def main() -> None:
     parser.add_argument(
         "--refresh-only", action="store_true", help="Skip the facts comparison and the model fit."
     )
+    parser.add_argument("--skip-models", action="store_true", help="Skip the model fit (Step 3).")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     url = small_database(args.members) if args.members else args.db or f"sqlite:///{OUT / 'ours.db'}"
@@ -319,7 +320,7 @@ def main() -> None:
             f"{inc['mode']}, {inc['memberships']:,} revisited, {inc['recounted']:,} recounted, "
             f"peak RSS {inc_rss / 2**30:.2f} GiB"
         )
-    if args.refresh_only:
+    if args.refresh_only or args.skip_models:
         return
     models_s, models_rss, fitted = run_cli(["models", "fit", "--as-of", later, "--db", url], bench_env())
     chosen = ", ".join(f"{c['members']:,} members → {c['chosen']}" for c in fitted["communities"])
