@@ -5,12 +5,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
+from conftest import T0
 from helpers import mirrored, row
 from qunyun.analytics import ActivityMirror, AnalyticsEngine
-from qunyun.analytics.content import content_summary, hour_of_week, post_performance, posting_hours
+from qunyun.analytics.content import (
+    content_summary,
+    hour_of_week,
+    post_performance,
+    post_topics,
+    posting_hours,
+    topic_summary,
+)
 from qunyun.analytics.metrics import MetricsQuery
+from qunyun.store.tables import activities, message_text
 
 
 def at(day: str, time: str) -> str:
@@ -80,3 +89,37 @@ def test_content_and_hours_by_hand(mirror: ActivityMirror, workspace_id: int) ->
 def test_spark_agrees(mirror: ActivityMirror, workspace_id: int, spark_session: Any, tmp_path: Path) -> None:
     mirror.export_parquet(tmp_path / "pq")
     _check(AnalyticsEngine.on_spark(spark_session, tmp_path / "pq"), _q(workspace_id))
+
+
+def test_content_by_topic(engine: Engine, mirror: ActivityMirror, workspace_id: int) -> None:
+    """Topics come from the text pass's `message_text` rows (set by hand here); a post about two
+    topics counts for both, and a bare acknowledgement is no post whatever its topics."""
+    tagged = {"p1": ["摄影"], "p2": ["优惠活动", "摄影"], "p3": ["摄影"], "p4": ["摄影"]}
+    with engine.begin() as conn:
+        refs = select(activities.c.reference_id, activities.c.id).where(activities.c.reference_id.in_(tagged))
+        ids = dict(conn.execute(refs).all())
+        community = conn.execute(select(activities.c.community_id).limit(1)).scalar_one()
+        conn.execute(
+            insert(message_text),
+            [
+                {
+                    "activity_id": ids[ref],
+                    "workspace_id": workspace_id,
+                    "community_id": community,
+                    "topics": [[t, t] for t in topics],
+                    "flags": [],
+                    "processed_at": T0,
+                }
+                for ref, topics in tagged.items()
+            ],
+        )
+    posts = post_performance(AnalyticsEngine.on_mirror(mirror), _q(workspace_id)).to_pyarrow().to_pylist()
+    with engine.connect() as conn:
+        topics = post_topics(conn, workspace_id, [p["post_id"] for p in posts])
+    assert ids["p4"] not in topics  # not a post, so not asked for
+    summary = [
+        (r["topic"], r["posts"], r["replies_per_post"], r["reactions_per_post"], r["responses_per_post"])
+        for r in topic_summary(posts, topics)
+    ]
+    # 优惠活动: p2 (2 reactions); 摄影: p1 (1 reply, 1 reaction), p2 (2 reactions), p3 (none).
+    assert summary == [("优惠活动", 1, 0.0, 2.0, 2.0), ("摄影", 3, 1 / 3, 1.0, 4 / 3)]

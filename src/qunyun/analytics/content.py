@@ -6,14 +6,17 @@ the post's `reference_id`) within 24 hours. Posts by staff count — their
 posts are the content being measured — but responses only from real members.
 """
 
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 import ibis
+from sqlalchemy import Connection, select
 
 from qunyun.analytics.engine import AnalyticsEngine
 from qunyun.analytics.metrics import ACK_PATTERN, INTERACTION_KINDS, MetricsQuery, events
 from qunyun.domain import ActivityKind
+from qunyun.store.tables import message_text
 
 RESPONSE_WINDOW = timedelta(hours=24)
 _URL = r"https?://"
@@ -123,3 +126,49 @@ def posting_hours(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
         .aggregate(posts=perf.count(), responses_per_post=perf.responses.mean())
         .order_by(["weekday", "hour"])
     )
+
+
+def post_topics(conn: Connection, workspace_id: int, post_ids: Collection[int]) -> dict[int, list[str]]:
+    """The topics the text pass (Step 5) found in each post, from `message_text` (not mirrored:
+    the pass writes it in the source database); posts it has not read, or with no topic, are
+    left out."""
+    if not post_ids:
+        return {}
+    low, high = min(post_ids), max(post_ids)
+    rows = conn.execute(
+        select(message_text.c.activity_id, message_text.c.topics).where(
+            message_text.c.workspace_id == workspace_id, message_text.c.activity_id.between(low, high)
+        )
+    )
+    wanted = set(post_ids)
+    found: dict[int, list[str]] = {}
+    for activity_id, topics in rows:
+        names = sorted({str(t[0]) for t in topics or ()})
+        if activity_id in wanted and names:
+            found[int(activity_id)] = names
+    return found
+
+
+def topic_summary(
+    posts: Sequence[Mapping[str, Any]], topics: Mapping[int, Sequence[str]]
+) -> list[dict[str, Any]]:
+    """Per topic: posts about it, and their average replies, reactions and responses within 24 h
+    (rows of `post_performance`); a post about two topics counts for both."""
+    totals: dict[str, list[int]] = {}
+    for post in posts:
+        for topic in topics.get(int(post["post_id"]), ()):
+            total = totals.setdefault(topic, [0, 0, 0])
+            total[0] += 1
+            total[1] += int(post["replies"])
+            total[2] += int(post["reactions"])
+    summary = [
+        {
+            "topic": topic,
+            "posts": n,
+            "replies_per_post": replies / n,
+            "reactions_per_post": reactions / n,
+            "responses_per_post": (replies + reactions) / n,
+        }
+        for topic, (n, replies, reactions) in totals.items()
+    ]
+    return sorted(summary, key=lambda r: (-r["responses_per_post"], r["topic"]))

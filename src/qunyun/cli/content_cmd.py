@@ -12,7 +12,9 @@ from qunyun.analytics.content import (
     content_summary,
     hour_of_week,
     post_performance,
+    post_topics,
     posting_hours,
+    topic_summary,
 )
 from qunyun.analytics.metrics import MetricsQuery
 from qunyun.cli.analytics_query import metrics_query
@@ -28,12 +30,12 @@ ToOption = Annotated[str | None, typer.Option("--to", help="Last local day (defa
 
 def _prepare(
     db: str | None, config: Any, community: str | None, since: str | None, until: str | None
-) -> tuple[AnalyticsEngine, MetricsQuery]:
+) -> tuple[AppContext, AnalyticsEngine, MetricsQuery]:
     ctx = AppContext.create(db, config)
     query = metrics_query(ctx, community, since, until, default_weeks=4)
     with err_console.status("syncing the analytics mirror…"):
         ctx.mirror.sync()
-    return AnalyticsEngine.on_mirror(ctx.mirror), query
+    return ctx, AnalyticsEngine.on_mirror(ctx.mirror), query
 
 
 def hours_command(
@@ -45,7 +47,7 @@ def hours_command(
     as_json: JsonOption = False,
 ) -> None:
     """Interaction per local hour of the week (7 x 24), and responses to posts by posting hour."""
-    engine, query = _prepare(db, config, community, since, until)
+    _, engine, query = _prepare(db, config, community, since, until)
     cells = hour_of_week(engine, query).to_pyarrow().to_pylist()
     by_post_hour = posting_hours(engine, query).to_pyarrow().to_pylist()
     if as_json:
@@ -82,12 +84,17 @@ def content_command(
     as_json: JsonOption = False,
 ) -> None:
     """Which posts and content types drew the most replies and reactions within 24 hours."""
-    engine, query = _prepare(db, config, community, since, until)
+    ctx, engine, query = _prepare(db, config, community, since, until)
     summary = content_summary(engine, query).to_pyarrow().to_pylist()
+    performance = post_performance(engine, query).select("post_id", "replies", "reactions").to_pyarrow()
+    rows = performance.to_pylist()
+    with ctx.engine.connect() as conn:
+        by_topic = topic_summary(rows, post_topics(conn, ctx.workspace_id, [r["post_id"] for r in rows]))
     best = post_performance(engine, query).order_by([ibis.desc("responses"), "post_id"]).limit(top)
     posts = best.to_pyarrow().to_pylist()
     if as_json:
-        print_json({"from": query.start, "to": query.end, "by_type": summary, "top_posts": posts})
+        period = {"from": query.start, "to": query.end}
+        print_json({**period, "by_type": summary, "by_topic": by_topic, "top_posts": posts})
         return
     table = Table(title="Content types")
     for column in ("type", "posts", "replies/post", "reactions/post", "responses/post"):
@@ -101,6 +108,18 @@ def content_command(
             f"{r['responses_per_post']:.2f}",
         )
     console.print(table)
+    topics_table = Table(title="Topics (from the text pass; a post about two topics counts for both)")
+    for column in ("topic", "posts", "replies/post", "reactions/post", "responses/post"):
+        topics_table.add_column(column, justify="right")
+    for r in by_topic:
+        topics_table.add_row(
+            r["topic"],
+            f"{r['posts']:,}",
+            f"{r['replies_per_post']:.2f}",
+            f"{r['reactions_per_post']:.2f}",
+            f"{r['responses_per_post']:.2f}",
+        )
+    console.print(topics_table)
     posts_table = Table(title=f"Top {top} posts")
     for column in ("responses", "replies", "reactions", "type", "text"):
         posts_table.add_column(column)
