@@ -20,22 +20,22 @@ def rows() -> list[dict[str, str]]:
         row(at("05-20", "10:00"), "F", "join"),
         row(at("05-25", "10:00"), "F", "message", "五月的消息"),
         row(at("06-01", "10:00"), "A", "join"),
-        row(at("06-01", "23:30"), "A", "message", "大家好，我是做摄影的"),
+        row(at("06-01", "23:30"), "A", "message", "大家好，我是做摄影的", reference_id="a1"),
         row(at("06-02", "00:30"), "A", "message", "收到"),  # after local midnight, before UTC midnight
         row(at("06-01", "09:00"), "B", "join"),
-        row(at("06-03", "12:00"), "B", "reaction", "👍"),
+        row(at("06-03", "12:00"), "B", "reaction", "👍", reference_id="b1", reply_to="a1"),
         row(at("06-05", "20:00"), "B", "leave"),
         row(at("06-02", "08:00"), "C", "join"),
         row(at("06-03", "09:00"), "C", "view"),  # reads, never posts
         row(at("06-01", "08:00"), "D", "join"),
-        row(at("06-04", "10:00"), "D", "message", "👍"),
+        row(at("06-04", "10:00"), "D", "message", "👍", reference_id="d0"),
         row(at("06-09", "10:00"), "D", "message", "分享一个摄影构图技巧"),
         row(at("06-10", "10:00"), "D", "leave"),
         row(at("06-12", "10:00"), "D", "join"),
         row(at("06-13", "10:00"), "D", "message", "我回来了"),
         row(at("06-01", "08:00"), "S", "join"),  # staff: excluded from every metric
         row(at("06-02", "10:00"), "S", "message", "欢迎新朋友"),
-        row(at("06-08", "21:00"), "E", "message", "hello everyone"),  # no join record
+        row(at("06-08", "21:00"), "E", "reply", "hello everyone", reply_to="d0"),  # no join record
     ]
 
 
@@ -63,6 +63,8 @@ EXPECTED_WEEKS = [
         "speaking_rate_incl_ack": 2 / 4,
         "interaction_rate": 2 / 4,
         "interaction_rate_incl_ack": 3 / 4,  # A's message, B's reaction (+ D's 👍)
+        "participants": 1,  # B reacted to A's post
+        "topic_participation_rate": 1 / 4,
         "messages": 3,
         "ack_messages": 2,
         "messages_per_active": 1.0,
@@ -83,6 +85,8 @@ EXPECTED_WEEKS = [
         "speaking_rate_incl_ack": 2 / 5,
         "interaction_rate": 2 / 5,
         "interaction_rate_incl_ack": 2 / 5,
+        "participants": 1,  # E replied to D's 👍
+        "topic_participation_rate": 1 / 5,
         "messages": 3,
         "ack_messages": 0,
         "messages_per_active": 1.5,

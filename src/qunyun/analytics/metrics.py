@@ -193,6 +193,12 @@ def activity_counts(ev: ibis.Table, q: MetricsQuery) -> ibis.Table:
     ack = message & in_range.text.fill_null("").re_search(ACK_PATTERN)
     interaction = in_range.kind.isin(list(INTERACTION_KINDS))
     active = in_range.kind.isin(list(q.active_kinds))
+    # Taking part in a topic someone raised: a reply or reaction pointing at a post, not a bare ack.
+    responds = (
+        in_range.kind.isin([ActivityKind.REPLY.value, ActivityKind.REACTION.value])
+        & in_range.reply_to.notnull()
+        & ~ack
+    )
     member = in_range.member_id
     per_period = in_range.group_by("period").aggregate(
         active=member.nunique(where=active),
@@ -200,6 +206,7 @@ def activity_counts(ev: ibis.Table, q: MetricsQuery) -> ibis.Table:
         speakers_incl_ack=member.nunique(where=message),
         interactors=member.nunique(where=interaction & ~ack),
         interactors_incl_ack=member.nunique(where=interaction),
+        participants=member.nunique(where=responds),
         messages=in_range.count(where=message),
         ack_messages=in_range.count(where=ack),
     )
@@ -214,6 +221,7 @@ def activity_counts(ev: ibis.Table, q: MetricsQuery) -> ibis.Table:
         speakers_incl_ack=per_period.speakers_incl_ack.fill_null(0),
         interactors=per_period.interactors.fill_null(0),
         interactors_incl_ack=per_period.interactors_incl_ack.fill_null(0),
+        participants=per_period.participants.fill_null(0),
         messages=per_period.messages.fill_null(0),
         ack_messages=per_period.ack_messages.fill_null(0),
     )
@@ -270,6 +278,8 @@ def community_metrics(engine: AnalyticsEngine, q: MetricsQuery) -> ibis.Table:
         speaking_rate_incl_ack=t.speakers_incl_ack / present,
         interaction_rate=t.interactors / present,
         interaction_rate_incl_ack=t.interactors_incl_ack / present,
+        participants=t.participants,
+        topic_participation_rate=t.participants / present,
         messages=t.messages,
         ack_messages=t.ack_messages,
         messages_per_active=t.messages.cast("float64") / t.active.cast("float64").nullif(0),

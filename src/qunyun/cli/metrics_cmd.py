@@ -23,6 +23,7 @@ _SHOWN = (
     ("stickiness", "DAU/MAU", "{:.1%}"),
     ("speaking_rate", "speaking 发言率", "{:.1%}"),
     ("interaction_rate", "interaction 互动率", "{:.1%}"),
+    ("topic_participation_rate", "topics 话题参与率", "{:.1%}"),
     ("ack_messages", "acks", "{:,}"),
     ("nps", "NPS", "{:+.0f}"),
     ("satisfaction", "satisfaction 满意度", "{:.2f}"),
