@@ -134,16 +134,12 @@ def test_later_refresh_records_the_move_and_history_cannot_go_back(
     assert ("active", "silent") in moves
     assert ("new", "silent") in moves
     assert report.transitions >= 2
+    source = facts_for(engine, workspace_id, tmp_path)
+    synced = source.prepare().seq
     with pytest.raises(LifecycleError) as caught:
-        refresh(
-            engine,
-            settings,
-            workspace_id,
-            AS_OF,
-            FixedClock(AS_OF),
-            facts_for(engine, workspace_id, tmp_path),
-        )
+        refresh(engine, settings, workspace_id, AS_OF, FixedClock(AS_OF), source)
     assert caught.value.code == "refresh.backwards"
+    assert source.prepare().seq == synced + 1  # the refused refresh did not sync the mirror first
 
 
 def test_cleanup_list_finds_long_quiet_non_buyers(

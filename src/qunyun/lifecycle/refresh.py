@@ -267,6 +267,16 @@ def _recount(engine: Engine, source: FactsSource, as_of: datetime, memberships: 
     return done
 
 
+def _refuse_backwards(conn: Connection, workspace_id: int, as_of: datetime) -> None:
+    latest = last_refresh(conn, workspace_id)
+    if latest is not None and as_of < latest:
+        raise LifecycleError(
+            f"as-of {as_of.isoformat()} is before the last refresh ({latest.isoformat()}); "
+            "history only moves forward",
+            code="refresh.backwards",
+        )
+
+
 def refresh(
     engine: Engine,
     settings: Settings,
@@ -279,16 +289,12 @@ def refresh(
     full: bool = False,
 ) -> RefreshReport:
     """Recompute member_state as of `as_of`; see the module docstring."""
+    with engine.connect() as conn:
+        _refuse_backwards(conn, workspace_id, as_of)  # before syncing the mirror for nothing
     checkpoint = facts.prepare()
     fingerprint = rules_fingerprint(settings)
     with engine.begin() as conn:
-        latest = last_refresh(conn, workspace_id)
-        if latest is not None and as_of < latest:
-            raise LifecycleError(
-                f"as-of {as_of.isoformat()} is before the last refresh ({latest.isoformat()}); "
-                "history only moves forward",
-                code="refresh.backwards",
-            )
+        _refuse_backwards(conn, workspace_id, as_of)  # again: another refresh may have run meanwhile
         plan = None if full else _incremental_plan(conn, workspace_id, as_of, fingerprint, facts)
         report = RefreshReport(as_of, mode="full" if plan is None else "incremental")
         run_id = conn.execute(
