@@ -266,3 +266,19 @@ def test_analytics_commands_refuse_bad_dates(tmp_path: Path) -> None:
         assert "not a date" in bad.output
     backwards = runner.invoke(app, ["metrics", "--from", "2026-06-10", "--to", "2026-06-01", "--db", db])
     assert backwards.exit_code == 2
+
+
+def test_content_reports_responses_per_topic_after_the_text_pass(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    rows = [
+        row("2026-06-01T09:00:00+08:00", "a", "message", "今天分享一个摄影构图技巧", reference_id="p1"),
+        row("2026-06-01T10:00:00+08:00", "b", "reaction", "👍", reference_id="r1", reply_to="p1"),
+        row("2026-06-01T11:00:00+08:00", "c", "reply", "光圈怎么调？", reference_id="r2", reply_to="p1"),
+        row("2026-06-02T09:00:00+08:00", "b", "message", "周末有人一起爬山吗", reference_id="p2"),
+    ]
+    invoke("import", "csv", str(write_csv(tmp_path / "c.csv", rows)), "--db", db)
+    invoke("refresh", "--as-of", "2026-06-03", "--db", db)  # the text pass tags the posts' topics
+    report = invoke("content", "--from", "2026-06-01", "--to", "2026-06-07", "--db", db, "--json")
+    photo = next(t for t in report["by_topic"] if t["topic"] == "摄影")
+    assert (photo["posts"], photo["replies_per_post"], photo["reactions_per_post"]) == (1, 1.0, 1.0)
+    assert "摄影" in invoke("content", "--from", "2026-06-01", "--to", "2026-06-07", "--db", db)

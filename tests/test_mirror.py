@@ -191,6 +191,19 @@ def _merge(engine: Engine, workspace_id: int, survivor: int, merged: int) -> Non
         )
 
 
+def _count_replacements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the tables the mirror replaces whole from now on."""
+    replaced: list[str] = []
+    real_replace = ActivityMirror._replace
+
+    def counting(self: ActivityMirror, conn: Any, name: str, columns: Any, seq: int) -> None:
+        replaced.append(name)
+        real_replace(self, conn, name, columns, seq)
+
+    monkeypatch.setattr(ActivityMirror, "_replace", counting)
+    return replaced
+
+
 def _moved_since(mirror: ActivityMirror, seq: int) -> set[int]:
     rows = mirror.duck.execute("SELECT member_id FROM member_changes WHERE seq > ?", [seq]).fetchall()
     return {int(r[0]) for r in rows}
@@ -202,14 +215,7 @@ def test_merges_are_patched_in_place_not_recopied(
     run_import(engine, workspace_id, write_csv(tmp_path / "a.csv", _rows(0, 40)))
     mirror = ActivityMirror(engine, tmp_path / "m.duckdb", FixedClock(T0 + timedelta(days=1)))
     mirror.sync()
-    replaced: list[str] = []
-    real_replace = ActivityMirror._replace
-
-    def counting(self: ActivityMirror, conn: Any, name: str, columns: Any, seq: int) -> None:
-        replaced.append(name)
-        real_replace(self, conn, name, columns, seq)
-
-    monkeypatch.setattr(ActivityMirror, "_replace", counting)
+    replaced = _count_replacements(monkeypatch)
     # Two merges, the second a chain (3's identities, including 5's, move to 7), plus new members.
     _merge(engine, workspace_id, 3, 5)
     _merge(engine, workspace_id, 7, 3)
@@ -242,14 +248,7 @@ def test_a_merge_committed_out_of_id_order_replaces_the_tables(
     with engine.begin() as conn:  # as if merge 2 had not been visible at the last sync
         late = conn.execute(select(merges.c.id).order_by(merges.c.id)).scalars().all()
         conn.execute(update(merges).where(merges.c.id == late[1]).values(id=late[0] - 1))
-    replaced: list[str] = []
-    real_replace = ActivityMirror._replace
-
-    def counting(self: ActivityMirror, conn: Any, name: str, columns: Any, seq: int) -> None:
-        replaced.append(name)
-        real_replace(self, conn, name, columns, seq)
-
-    monkeypatch.setattr(ActivityMirror, "_replace", counting)
+    replaced = _count_replacements(monkeypatch)
     seq = mirror.checkpoint().seq
     mirror.sync()
     assert sorted(replaced) == ["communities", "identities", "members"]

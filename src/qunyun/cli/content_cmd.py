@@ -74,6 +74,17 @@ def hours_command(
         )
 
 
+def _per_post_table(title: str, heading: str, key: str, rows: list[dict[str, Any]]) -> Table:
+    """Posts and average replies, reactions and responses per post, a row per `key`."""
+    table = Table(title=title)
+    for column in (heading, "posts", "replies/post", "reactions/post", "responses/post"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        averages = (f"{r[f'{k}_per_post']:.2f}" for k in ("replies", "reactions", "responses"))
+        table.add_row(r[key], f"{r['posts']:,}", *averages)
+    return table
+
+
 def content_command(
     db: DbOption = None,
     config: ConfigOption = None,
@@ -96,30 +107,9 @@ def content_command(
         period = {"from": query.start, "to": query.end}
         print_json({**period, "by_type": summary, "by_topic": by_topic, "top_posts": posts})
         return
-    table = Table(title="Content types")
-    for column in ("type", "posts", "replies/post", "reactions/post", "responses/post"):
-        table.add_column(column, justify="right")
-    for r in summary:
-        table.add_row(
-            r["content_type"],
-            f"{r['posts']:,}",
-            f"{r['replies_per_post']:.2f}",
-            f"{r['reactions_per_post']:.2f}",
-            f"{r['responses_per_post']:.2f}",
-        )
-    console.print(table)
-    topics_table = Table(title="Topics (from the text pass; a post about two topics counts for both)")
-    for column in ("topic", "posts", "replies/post", "reactions/post", "responses/post"):
-        topics_table.add_column(column, justify="right")
-    for r in by_topic:
-        topics_table.add_row(
-            r["topic"],
-            f"{r['posts']:,}",
-            f"{r['replies_per_post']:.2f}",
-            f"{r['reactions_per_post']:.2f}",
-            f"{r['responses_per_post']:.2f}",
-        )
-    console.print(topics_table)
+    console.print(_per_post_table("Content types", "type", "content_type", summary))
+    topics_title = "Topics (from the text pass; a post about two topics counts for both)"
+    console.print(_per_post_table(topics_title, "topic", "topic", by_topic))
     posts_table = Table(title=f"Top {top} posts")
     for column in ("responses", "replies", "reactions", "type", "text"):
         posts_table.add_column(column)
