@@ -393,10 +393,9 @@ class MirroredFacts:
             # Edges are not maintained: scanning the last 120 days of the members asked for is
             # cheaper than keeping sorted lists up to date (docs/decisions/0006).
             engine = AnalyticsEngine.on_mirror(self.mirror)
-            ids = None if members is None and memberships is None else _Wanted.of(members, memberships)
-            expr = window_edges(
-                engine, self.workspace_id, as_of, self.windows, None if ids is None else ids.member_ids()
-            )
+            wanted = _Wanted.of(members, memberships)
+            ids = None if wanted is None else wanted.member_ids()
+            expr = window_edges(engine, self.workspace_id, as_of, self.windows, ids)
             engine.backend.create_table("fact_window_edges", expr, temp=True, overwrite=True)
             edges = "fact_window_edges"
         return state.read(self.workspace_id, members, edges=edges, memberships=memberships)

@@ -92,28 +92,26 @@ _MAPPING_VERSION = (
 _ERASED_IDENTITIES = (
     "SELECT i.id FROM identities i JOIN members m ON m.id = i.member_id WHERE m.erased_at IS NOT NULL"
 )
-# Both ends of every identity that changed member (merge, unmerge) or vanished. Brand-new
-# identities are left out: they arrive with activities, which name their member anyway.
-_RECORD_MOVED_IDENTITIES = """
+
+
+def _record_moved_identities(new_rows: str, *, whole: bool) -> str:
+    """SQL recording (parameter: the sync number) both members of every identity whose member
+    differs in `new_rows`: the whole new table (`whole`: an identity missing from it vanished,
+    and its member is recorded too) or a patch of some rows. Brand-new identities are left out:
+    they arrive with activities, which name their member anyway."""
+    join, vanished = ("LEFT JOIN", "n.id IS NULL OR ") if whole else ("JOIN", "")
+    return f"""
 INSERT INTO member_changes
 SELECT ?, m FROM (
-    SELECT o.member_id AS m FROM identities o LEFT JOIN replacement n ON n.id = o.id
-    WHERE n.id IS NULL OR n.member_id <> o.member_id
+    SELECT o.member_id AS m FROM identities o {join} {new_rows} n ON n.id = o.id
+    WHERE {vanished}n.member_id <> o.member_id
     UNION
-    SELECT n.member_id FROM identities o JOIN replacement n ON n.id = o.id
+    SELECT n.member_id FROM identities o JOIN {new_rows} n ON n.id = o.id
     WHERE n.member_id <> o.member_id
 )
 """
 
-# The same, for identities patched in place after merges (`_patch_merges`).
-_RECORD_PATCHED_IDENTITIES = """
-INSERT INTO member_changes
-SELECT ?, m FROM (
-    SELECT o.member_id AS m FROM identities o JOIN patch n ON n.id = o.id WHERE n.member_id <> o.member_id
-    UNION
-    SELECT n.member_id FROM identities o JOIN patch n ON n.id = o.id WHERE n.member_id <> o.member_id
-)
-"""
+
 _PATCH_IN = 1_000  # ids per IN (...) when reading patched rows
 
 
@@ -449,7 +447,7 @@ class ActivityMirror:
             ]
             self.duck.register("patch", _arrow(columns, fresh))
             if name == "identities":
-                self.duck.execute(_RECORD_PATCHED_IDENTITIES, [seq])
+                self.duck.execute(_record_moved_identities("patch", whole=False), [seq])
             self.duck.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM patch)")
             self.duck.execute(f"INSERT INTO {name} SELECT {', '.join(columns)} FROM patch")
             self.duck.unregister("patch")
@@ -462,7 +460,7 @@ class ActivityMirror:
         self.duck.execute("BEGIN")
         self.duck.register("replacement", table)
         if name == "identities":
-            self.duck.execute(_RECORD_MOVED_IDENTITIES, [seq])
+            self.duck.execute(_record_moved_identities("replacement", whole=True), [seq])
         self.duck.execute(f"DELETE FROM {name}")
         if table.num_rows:
             self.duck.execute(f"INSERT INTO {name} SELECT {', '.join(columns)} FROM replacement")
