@@ -88,3 +88,27 @@ def test_centrality_ranks_the_member_who_starts_conversations_first(
     assert starter.counts == {"message": 3}
     assert starter.centrality > 2.0  # scaled PageRank: the graph's four members average 1
     assert standings[1].centrality == 0.0
+
+
+def test_reply_edges_reach_older_messages_in_the_same_community_only(
+    engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    """A July reply to a June message is a July edge; a reply naming a message id that exists only in
+    another group, or nowhere, is no edge (the target is found by its reference, not joined by id)."""
+    rows = [
+        row("2026-06-20T10:00:00+08:00", "author", "message", "六月的话题", reference_id="old"),
+        row("2026-06-20T10:00:00+08:00", "elsewhere", "message", "别的群", reference_id="x", community="g2"),
+        row("2026-07-02T10:00:00+08:00", "fan", "reply", "还记得这个", reference_id="f1", reply_to="old"),
+        row("2026-07-02T10:01:00+08:00", "lost", "reply", "回复", reference_id="l1", reply_to="x"),
+        row("2026-07-02T10:02:00+08:00", "lost", "reply", "回复", reference_id="l2", reply_to="gone"),
+        row("2026-07-03T10:00:00+08:00", "author", "message", "七月也在", reference_id="new"),
+    ]
+    run_import(engine, workspace_id, write_csv(tmp_path / "r.csv", rows))
+    july = leaderboard(engine, workspace_id, "2026-07", SHANGHAI, rule=ScoreRule(centrality_weight=1.0))
+    centrality = {s.name: s.centrality for s in july}
+    # The one edge fan → author; PageRank of that two-node graph (hand-solved in the test above),
+    # scaled so its two members average 1.
+    author = 0.13875 / 0.21375
+    assert centrality["nick-author"] == pytest.approx(2 * author, abs=1e-3)
+    assert centrality["nick-fan"] == pytest.approx(2 * (1 - author), abs=1e-3)
+    assert centrality["nick-lost"] == 0.0

@@ -3,11 +3,14 @@
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
 from qunyun.analytics import AnalyticsEngine
@@ -19,7 +22,8 @@ from qunyun.cli.content_cmd import WEEKDAYS
 from qunyun.cli.context import AppContext
 from qunyun.cli.lifecycle_cmd import refit_models_if_due, replay_refresh
 from qunyun.cli.options import ConfigOption
-from qunyun.cli.output import console, err_console, money, when
+from qunyun.cli.output import console, err_console, when
+from qunyun.config import ModelsConfig
 from qunyun.domain import Segment
 from qunyun.errors import QunyunError
 from qunyun.ingest import ContactLinker, Importer, ImportOptions, ImportReport
@@ -180,9 +184,9 @@ def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
     )
     engine = AnalyticsEngine.on_mirror(ctx.mirror)
     weeks = community_metrics(engine, query).to_pyarrow().to_pylist()
-    table = Table(title="Last four weeks 近四周")
-    for column in ("week", "members", "DAU", "WAU", "MAU", "发言率", "互动率", "acks", "conversion", "churn"):
-        table.add_column(column, justify="right")
+    table = Table(title="Last four weeks 近四周", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    for column in ("week", "members", "DAU", "WAU", "MAU", "发言率", "互动率", "acks", "conv.", "churn"):
+        table.add_column(column, justify="right", no_wrap=True)
     for w in weeks:
         table.add_row(
             str(w["period"]),
@@ -242,39 +246,49 @@ def print_summary(ctx: AppContext, sim: "Simulator") -> None:
         f"in the last 30 days: {moved.get('silent', 0):,} went silent, {moved.get('churned', 0):,} churned, "
         f"{moved.get('active', 0):,} became active again"
     )
-    waking_table = Table(
-        title="Silent members worth waking 唤醒名单 (P(alive) × value, then past engagement)"
-    )
-    for column in (
-        "member",
-        "nickname",
-        "last message",
-        "messages",
-        "spend",
-        "P(alive)",
-        "CLV",
-        "outlook",
-        "last topics",
-    ):
-        waking_table.add_column(column, overflow="fold")
-    for row in waking:
-        topics = " / ".join(text[:24] for text in row["last_messages"])
-        alive = row["p_alive"]
-        waking_table.add_row(
-            str(row["member_id"]),
-            row["display_name"] or "",
-            when(row["last_message_at"], zone),
-            str(row["messages_total"]),
-            money(row["spend_minor"]),
-            "" if alive is None else f"{alive:.2f}",
-            money(None if row["clv_minor"] is None else round(row["clv_minor"])),
-            outlook(Segment.SILENT, score_of(row), ctx.settings.models) or "",
-            topics,
-        )
-    console.print(waking_table)
+    console.print(waking_list(waking, zone, ctx.settings.models, console.width))
     console.print(f"clean-up list (周期淘汰): {len(cleanup):,} members — see `qunyun cleanup-list`")
     if os.environ.get("QUNYUN_DEMO_HINTS", "1") != "0":
         console.print(
             f"explore: qunyun segments --db {ctx.db_url} · "
             f"qunyun members --segment silent --sort value --db {ctx.db_url}"
         )
+
+
+def waking_list(waking: list[dict[str, Any]], zone: ZoneInfo, models: ModelsConfig, width: int) -> Table:
+    """The 唤醒名单 table: one line per silent member worth waking, with the interests a wake-up
+    message would be about. Under 100 columns the message count and the last words are left out."""
+    wide = width >= 100
+    table = Table(
+        title="Silent members worth waking 唤醒名单 (P(alive) × value first)",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    table.add_column("member", justify="right", no_wrap=True)
+    table.add_column("nickname", no_wrap=True, overflow="ellipsis", max_width=10)
+    table.add_column("last msg", no_wrap=True)
+    if wide:
+        table.add_column("msgs", justify="right", no_wrap=True)
+    table.add_column("P(alive)", justify="right", no_wrap=True)
+    table.add_column("CLV", justify="right", no_wrap=True)
+    table.add_column("outlook", no_wrap=True)
+    table.add_column("interests 兴趣", no_wrap=True, overflow="ellipsis", max_width=14)
+    if wide:
+        table.add_column("last said")  # the one column that gives way: its text stays on one line
+    for row in waking:
+        alive, clv = row["p_alive"], row["clv_minor"]
+        cells: list[str | Text] = [
+            str(row["member_id"]),
+            row["display_name"] or "",
+            when(row["last_message_at"], zone)[:10],
+            *([str(row["messages_total"])] if wide else []),
+            "" if alive is None else f"{alive:.2f}",
+            "" if clv is None else f"{clv / 100:,.0f}",
+            outlook(Segment.SILENT, score_of(row), models) or "",
+            " · ".join(row["interests"][:2]) or "—",
+        ]
+        if wide:
+            cells.append(Text(next(iter(row["last_messages"]), ""), no_wrap=True, overflow="ellipsis"))
+        table.add_row(*cells)
+    return table

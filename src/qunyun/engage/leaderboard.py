@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, Engine, select
 
+from qunyun.store.references import find_by_reference
 from qunyun.store.tables import activities, identities, members
 
+_REPLIED_KINDS = ("message", "reply")  # what a reply can answer
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "message": 1.0,
     "reply": 2.0,
@@ -155,29 +156,36 @@ def _counts(
 
 
 def _reply_edges(conn: Connection, where: list[object]) -> dict[tuple[int, int], int]:
-    target = aliased(activities)
-    author = aliased(identities)
-    rows = conn.execute(
-        select(identities.c.member_id, author.c.member_id)
+    """replier → member replied to, counted. The replied-to message may be older than the window."""
+    replies = conn.execute(
+        select(identities.c.member_id, activities.c.community_id, activities.c.reply_to)
         .select_from(activities)
         .join(identities, identities.c.id == activities.c.identity_id)
         .join(members, members.c.id == identities.c.member_id)
-        .join(
-            target,
-            and_(
-                target.c.community_id == activities.c.community_id,
-                target.c.reference_id == activities.c.reply_to,
-                target.c.kind.in_(("message", "reply")),
-            ),
-        )
-        .join(author, author.c.id == target.c.identity_id)
         .where(*where, activities.c.kind == "reply", activities.c.reply_to.is_not(None))  # type: ignore[arg-type]
-    )
+    ).all()
+    targets = find_by_reference(conn, ((c, str(r)) for _, c, r in replies), _REPLIED_KINDS)
+    authors = _members_of(conn, {t.identity_id for t in targets.values()})
     edges: dict[tuple[int, int], int] = defaultdict(int)
-    for replier, replied in rows:
-        if replier != replied:
-            edges[(int(replier), int(replied))] += 1
+    for replier, community_id, reply_to in replies:
+        target = targets.get((community_id, str(reply_to)))
+        replied = authors.get(target.identity_id) if target else None
+        if replied is not None and replier != replied:
+            edges[(int(replier), replied)] += 1
     return edges
+
+
+def _members_of(conn: Connection, identity_ids: set[int]) -> dict[int, int]:
+    ordered = sorted(identity_ids)
+    found: dict[int, int] = {}
+    for start in range(0, len(ordered), 500):
+        rows = conn.execute(
+            select(identities.c.id, identities.c.member_id).where(
+                identities.c.id.in_(ordered[start : start + 500])
+            )
+        )
+        found.update({int(i): int(m) for i, m in rows})
+    return found
 
 
 def leaderboard(

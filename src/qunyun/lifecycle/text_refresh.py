@@ -26,18 +26,17 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 
 from qunyun.domain import MESSAGE_KINDS, ActivityKind, Clock
-from qunyun.domain.activity import reference_key
 from qunyun.nlp.interests import MAX_REASONS, REACTION_WEIGHT, decay
 from qunyun.nlp.normalize import normalize
 from qunyun.nlp.sensitive import SensitiveWords
 from qunyun.nlp.spam import RepeatCounter, spam_signals
 from qunyun.nlp.topics import TopicLexicon
 from qunyun.store.bulk import insert_ignoring_conflicts, upsert_rows
+from qunyun.store.references import find_by_reference
 from qunyun.store.tables import (
     ACTIVITY_INSERT_COLUMNS,
     activities,
     alerts,
-    communities,
     identities,
     member_topics,
     members,
@@ -231,41 +230,12 @@ def _process(
 
 def _reacted_topics(conn: Connection, out: _Batch, reactions: list[_Message], lexicon: TopicLexicon) -> None:
     """What a member reacted to counts for their interests at REACTION_WEIGHT, dated at the reaction."""
-    wanted = {(r.community_id, r.reply_to) for r in reactions if r.reply_to}
-    if not wanted:
-        return
-    # The reacted-to message is found by its idempotency key (unique index), rebuilt from its
-    # reference: no index on reference ids is needed on the largest table.
-    places = {
-        row.id: (row.platform, row.external_id)
-        for row in conn.execute(
-            select(communities.c.id, communities.c.platform, communities.c.external_id).where(
-                communities.c.id.in_(sorted({c for c, _ in wanted}))
-            )
-        )
-    }
-    keys: dict[tuple[str, str], tuple[int, str]] = {}
-    for community_id, reference in wanted:
-        platform, external = places[community_id]
-        for kind in _MESSAGE_KINDS:
-            keys[(platform, reference_key(platform, external, kind, str(reference)))] = (
-                community_id,
-                str(reference),
-            )
-    targets: dict[tuple[int, str], str] = {}
-    for platform in {p for p, _ in keys}:
-        wanted_keys = sorted(k for p, k in keys if p == platform)
-        for start in range(0, len(wanted_keys), 500):
-            rows = conn.execute(
-                select(activities.c.idempotency_key, activities.c.text).where(
-                    activities.c.source == platform,
-                    activities.c.idempotency_key.in_(wanted_keys[start : start + 500]),
-                    activities.c.text.is_not(None),
-                )
-            )
-            targets.update({keys[(platform, key)]: str(text) for key, text in rows})
+    targets = find_by_reference(
+        conn, ((r.community_id, r.reply_to) for r in reactions if r.reply_to), _MESSAGE_KINDS
+    )
     for reaction in reactions:
-        text = targets.get((reaction.community_id, reaction.reply_to or ""))
+        target = targets.get((reaction.community_id, reaction.reply_to or ""))
+        text = target.text if target else None
         if not text:
             continue
         reacted = _Message(

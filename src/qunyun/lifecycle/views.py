@@ -8,6 +8,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from qunyun.config import CleanupConfig
 from qunyun.domain import MESSAGE_KINDS, Segment, Stage
+from qunyun.nlp.interests import strong
 from qunyun.store.journey_tables import member_tags
 from qunyun.store.tables import (
     activities,
@@ -224,8 +225,24 @@ def silent_worth_waking(conn: Connection, workspace_id: int, limit: int) -> list
     )
     rows = [dict(r._mapping) for r in conn.execute(query.limit(limit))]
     for row in rows:
+        row["interests"] = interests_in(conn, row["member_id"], row["community_id"])
         row["last_messages"] = last_messages(conn, row["member_id"], row["community_id"], 3)
     return rows
+
+
+def interests_in(conn: Connection, member_id: int, community_id: int) -> list[str]:
+    """The member's interest tags in one community, strongest first: what a wake-up message is
+    about (weak topics are stored but are not tags, docs/text.md)."""
+    scored = [
+        (str(topic), float(score))
+        for topic, score in conn.execute(
+            select(member_topics.c.topic, member_topics.c.score)
+            .where(member_topics.c.member_id == member_id, member_topics.c.community_id == community_id)
+            .order_by(member_topics.c.score.desc(), member_topics.c.topic)
+        )
+    ]
+    keep = strong(scored)
+    return [topic for topic, _ in scored if topic in keep]
 
 
 def last_messages(conn: Connection, member_id: int, community_id: int | None, limit: int) -> list[str]:
