@@ -51,7 +51,7 @@ def print_journeys(ctx: AppContext, sim: "Simulator") -> None:
         f"  live: all {len(builtin_sources())} enabled; wake-up enrolled {enrolled} silent members by hand "
         f"({first.tick.suppressed} control members held back), {first.tick.queued} messages queued; "
         f"{first.dispatch.reasons.get('quiet_hours', 0)} waited for quiet hours to end; next morning "
-        f"{later.dispatch.tasks + first.dispatch.tasks} became operator tasks"
+        f"{later.dispatch.tasks + first.dispatch.tasks} messages of all playbooks became operator tasks"
     )
     console.print(f"  e.g. task: {sample[:120]}")
     console.print(

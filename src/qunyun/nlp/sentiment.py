@@ -15,6 +15,13 @@ For a message with known n-grams G: z = b + Σ a_g / sqrt(Σ s_g), P(positive)
 = sigmoid(z), score = 2·P − 1. Neutral: nothing left after removing stickers,
 mentions and links; a bare acknowledgement (收到, 好的, ok, +1); no informative
 n-gram; or P inside the neutral band stored with the model.
+
+A message with no Chinese character and at least one Latin word is English:
+the n-gram model learned English only from word lists and misreads sentences
+("Tip: write the conclusion on the first slide." came out strongly negative),
+so these go to VADER (Hutto & Gilbert 2014; the vaderSentiment package, MIT),
+whose rules handle negation ("not bad"), degree words, "but" and emoji. Its
+compound score is the score; |score| < 0.05 is neutral (the authors' cut-off).
 """
 
 import re
@@ -23,13 +30,20 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+if TYPE_CHECKING:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
 _PLACEHOLDER = re.compile(r"\[[^\[\]]{1,8}\]|/:[a-z]{1,8}|@\S+|https?://\S+")
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[\W_]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z]{2,}")
+ENGLISH_NEUTRAL = 0.05  # VADER's own neutral cut-off on the compound score
 _ACKNOWLEDGEMENT = re.compile(
     r"^(收到|好的?|好滴|好嘞|好吧|嗯+|哦+|噢+|喔+|ok|okay|k|知道了|了解|明白|行|可以|是的|对|嗯嗯|好的收到"
     r"|收到谢谢|1|\+1|在|在吗|yes|noted|gotit|sure)$"
@@ -40,6 +54,25 @@ def prepare(text: str) -> str:
     """The model's own text preparation (the same at training time)."""
     folded = unicodedata.normalize("NFKC", text).lower()
     return _SPACES.sub(" ", _PLACEHOLDER.sub(" ", folded)).strip()
+
+
+def is_english(prepared: str) -> bool:
+    """No Chinese character and at least one Latin word: VADER's text, not the n-gram model's."""
+    return not _CJK.search(prepared) and _LATIN_WORD.search(prepared) is not None
+
+
+@lru_cache(maxsize=1)
+def _vader() -> "SentimentIntensityAnalyzer":
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # loads its lexicons
+
+    return SentimentIntensityAnalyzer()
+
+
+def english_score(text: str) -> float:
+    """VADER's compound score in [-1, 1] of the text with stickers, mentions and links removed
+    (case and punctuation kept: VADER reads CAPITALS and "!!!" as emphasis)."""
+    cleaned = _SPACES.sub(" ", _PLACEHOLDER.sub(" ", unicodedata.normalize("NFKC", text))).strip()
+    return float(_vader().polarity_scores(cleaned)["compound"])
 
 
 def _ngrams(text: str, low: int, high: int) -> set[str]:
@@ -78,6 +111,9 @@ class SentimentModel:
         z = self._b + np.divide(a, np.sqrt(s), out=np.zeros_like(a), where=s > 0)
         p: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-z))
         p[np.asarray(lengths) == 0] = 0.5
+        for i, text in enumerate(texts):
+            if is_english(prepare(text)):
+                p[i] = (english_score(text) + 1.0) / 2.0
         return p
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
@@ -92,6 +128,10 @@ class SentimentModel:
                 answers.append(("neutral", 0.0))
                 continue
             score = 2.0 * p - 1.0
+            if is_english(prepared):
+                label = "neutral" if abs(score) < ENGLISH_NEUTRAL else "positive" if score > 0 else "negative"
+                answers.append((label, score))
+                continue
             informative = any(self._informative[i] for i in self._ids(prepared))
             if not informative or low < p < high:
                 answers.append(("neutral", score))
