@@ -12,9 +12,10 @@ from helpers import row, run_import, write_csv
 from qunyun.config import load_settings
 from qunyun.domain import FixedClock
 from qunyun.lifecycle.text_models import text_models
-from qunyun.lifecycle.text_refresh import TextModels, refresh_text
+from qunyun.lifecycle.text_refresh import Sentiment, TextModels, refresh_text
 from qunyun.nlp.interests import TextEvent, interest_tags
 from qunyun.nlp.sensitive import SensitiveWords
+from qunyun.nlp.sentiment import default_model
 from qunyun.nlp.topics import TopicLexicon
 from qunyun.store.tables import activities, alerts, identities, member_topics, members, message_text
 
@@ -28,7 +29,7 @@ class KeywordMood:
         return [("negative", -0.9) if ("失望" in t or "差" in t) else ("positive", 0.8) for t in texts]
 
 
-def _models(sentiment: KeywordMood | None = None) -> TextModels:
+def _models(sentiment: Sentiment | None = None) -> TextModels:
     return TextModels(TopicLexicon.default(), SensitiveWords.default(), sentiment, half_life_days=30)
 
 
@@ -150,6 +151,41 @@ def test_negative_messages_and_a_negative_rise(engine: Engine, workspace_id: int
     assert kinds.count("negative_rise") == 1
     assert sentiments.count("negative") == 6
     assert report.alerts == 7
+
+
+def test_english_messages_alert_on_their_own_scale(engine: Engine, workspace_id: int, tmp_path: Path) -> None:
+    """The shipped model: English goes to VADER, whose complaints sit well above -0.9."""
+    texts = {
+        "The quality is awful, it broke after one use.": True,  # compound -0.70
+        "This update is terrible, the app keeps crashing.": False,  # -0.48: negative, no alert alone
+        "Tip: write the conclusion on the first slide.": False,
+        "Talking of presentations: learned a lot. 🙏": False,
+        "质量太差了，再也不买了": True,  # the n-gram model: -0.95
+    }
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    rows = [
+        row((at + i * timedelta(hours=1)).isoformat(), f"u{i}", "message", t) for i, t in enumerate(texts)
+    ]
+    _import(engine, workspace_id, tmp_path, "e.csv", rows)
+    refresh_text(engine, workspace_id, FixedClock(T0 + 30 * DAY), _models(default_model()))
+    with engine.connect() as conn:
+        alerted = set(
+            conn.execute(
+                select(activities.c.text)
+                .join(alerts, alerts.c.activity_id == activities.c.id)
+                .where(alerts.c.kind == "negative_message")
+            ).scalars()
+        )
+        moods = dict(
+            conn.execute(
+                select(activities.c.text, message_text.c.sentiment).join(
+                    message_text, message_text.c.activity_id == activities.c.id
+                )
+            ).all()
+        )
+    assert alerted == {t for t, alert in texts.items() if alert}
+    assert moods["This update is terrible, the app keeps crashing."] == "negative"
+    assert moods["Tip: write the conclusion on the first slide."] == "neutral"
 
 
 def test_incremental_passes_equal_one_recompute(
