@@ -96,11 +96,17 @@ class SentimentModel:
         return [index[g] for g in _ngrams(prepared, self._low, self._high) if g in index]
 
     def positive_probability(self, texts: Sequence[str]) -> NDArray[np.float64]:
-        """P(positive) per text, vectorised (0.5 where no n-gram is known)."""
+        """P(positive) per text, vectorised (0.5 where no n-gram is known); English through VADER."""
         ids: list[int] = []
         lengths: list[int] = []
-        for text in texts:
-            found = self._ids(prepare(text))
+        english: dict[int, float] = {}
+        for i, text in enumerate(texts):
+            prepared = prepare(text)
+            found: list[int] = []
+            if is_english(prepared):
+                english[i] = (english_score(text) + 1.0) / 2.0
+            else:
+                found = self._ids(prepared)
             ids.extend(found)
             lengths.append(len(found))
         index = np.asarray(ids, dtype=np.int64)
@@ -111,9 +117,8 @@ class SentimentModel:
         z = self._b + np.divide(a, np.sqrt(s), out=np.zeros_like(a), where=s > 0)
         p: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-z))
         p[np.asarray(lengths) == 0] = 0.5
-        for i, text in enumerate(texts):
-            if is_english(prepare(text)):
-                p[i] = (english_score(text) + 1.0) / 2.0
+        for i, probability in english.items():
+            p[i] = probability
         return p
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
