@@ -282,3 +282,19 @@ def test_content_reports_responses_per_topic_after_the_text_pass(tmp_path: Path)
     photo = next(t for t in report["by_topic"] if t["topic"] == "摄影")
     assert (photo["posts"], photo["replies_per_post"], photo["reactions_per_post"]) == (1, 1.0, 1.0)
     assert "摄影" in invoke("content", "--from", "2026-06-01", "--to", "2026-06-07", "--db", db)
+
+
+def test_refresh_stores_behavioural_tags_once_a_day_and_members_filter_on_them(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    rows = [row(f"2026-06-0{d}T10:00:00+08:00", "sharer", "share", "好文分享") for d in (1, 2, 3)]
+    rows += [row("2026-06-01T10:00:00+08:00", "quiet", "message", "大家好")]
+    invoke("import", "csv", str(write_csv(tmp_path / "b.csv", rows)), "--db", db)
+    first = invoke("refresh", "--as-of", "2026-06-05", "--db", db, "--json")
+    assert first["behaviour"] == {"members": 1, "added": 1, "removed": 0, "changed": 0}
+    later = invoke("refresh", "--as-of", "2026-06-06T20:00", "--db", db, "--json")  # 20 h after midnight
+    assert later["behaviour"] is None  # counted less than 24 hours ago
+    next_day = invoke("refresh", "--as-of", "2026-06-07T01:00", "--db", db, "--json")
+    assert next_day["behaviour"] == {"members": 1, "added": 0, "removed": 0, "changed": 0}
+    listed = invoke("members", "--tag", "热衷分享", "--db", db, "--json")
+    assert [m["display_name"] for m in listed["members"]] == ["nick-sharer"]
+    assert invoke("members", "--tag", "夜猫子", "--db", db, "--json")["members"] == []

@@ -233,6 +233,9 @@ class TextConfig(_Section):
     topics_file: str | None = None
     sensitive_words_file: str | None = None
     interest_half_life_days: float = Field(30.0, gt=0)
+    # Behavioural tags of the whole workspace are recounted by `qunyun refresh` at most this often
+    # (1M members: ~4 s of DuckDB and the writes); 0 = on every refresh.
+    behaviour_every_hours: float = Field(24.0, ge=0)
 
 
 class PointsConfig(_Section):

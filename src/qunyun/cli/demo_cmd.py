@@ -109,7 +109,7 @@ def demo_command(
         f"memberships in all (a full run revisits every one)"
     )
     print_models(ctx, sim)
-    print_text(ctx)
+    print_text(ctx, sim)
     print_summary(ctx, sim)
     print_analytics(ctx, sim)
     from qunyun.cli.demo_platforms import print_platforms  # httpx and the importers only here
@@ -130,23 +130,28 @@ def demo_command(
         serve_demo(ctx, sim)
 
 
-def print_text(ctx: AppContext) -> None:
-    """Step 5 so far: every message read once for topics, sensitive words and spam."""
+def print_text(ctx: AppContext, sim: "Simulator") -> None:
+    """Step 5: every message read once for topics, sensitive words and spam; behavioural tags."""
     from sqlalchemy import func as sql_func
 
-    from qunyun.cli.lifecycle_cmd import read_new_messages
-    from qunyun.store.tables import alerts, member_topics
+    from qunyun.cli.lifecycle_cmd import read_new_messages, store_behaviour_if_due
+    from qunyun.store.tables import alerts, member_behaviour, member_topics
 
     report = read_new_messages(ctx)
+    store_behaviour_if_due(ctx, sim.end)
     with ctx.engine.connect() as conn:
         counted = conn.execute(select(alerts.c.kind, sql_func.count()).group_by(alerts.c.kind))
         kinds = {str(row[0]): int(row[1]) for row in counted}
         tagged = conn.execute(select(sql_func.count(sql_func.distinct(member_topics.c.member_id)))).scalar()
+        by_tag = select(member_behaviour.c.tag, sql_func.count()).group_by(member_behaviour.c.tag)
+        behaviour: dict[str, int] = {str(tag): int(n) for tag, n in conn.execute(by_tag)}
     shown = ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items())) or "none"
     console.print(
         f"text: {report.messages:,} messages read once (topics, sensitive words, spam); {tagged:,} members "
         f"have interest tags; alerts: {shown} — see `qunyun topics`, `qunyun alerts`, `qunyun member ID`"
     )
+    habits = " · ".join(f"{tag} {n:,}" for tag, n in sorted(behaviour.items(), key=lambda kv: -kv[1]))
+    console.print(f"behavioural tags (last 90 days): {habits or 'none'} — `qunyun members --tag 夜猫子`")
 
 
 def print_models(ctx: AppContext, sim: "Simulator") -> None:

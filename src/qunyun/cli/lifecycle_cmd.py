@@ -1,5 +1,6 @@
 """`qunyun refresh`, `segments`, `cleanup-list`."""
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +17,7 @@ from qunyun.lifecycle import RefreshReport, refresh
 from qunyun.lifecycle.views import StateFilter, cleanup_list, distribution, last_as_of
 
 if TYPE_CHECKING:
+    from qunyun.lifecycle.behaviour_pass import BehaviourReport
     from qunyun.lifecycle.science import CommunityModels
     from qunyun.lifecycle.text_refresh import TextReport
 
@@ -95,6 +97,7 @@ def refresh_command(
     transitions = sum(r.transitions for r in reports)
     models = refit_models_if_due(ctx, last.as_of)
     text = read_new_messages(ctx)
+    behaviour = store_behaviour_if_due(ctx, last.as_of)
     earned = award_activity_points(ctx.ledger(), history=ctx.settings.points.award_history)
     if as_json:
         print_json(
@@ -104,6 +107,7 @@ def refresh_command(
                 "mode": last.mode,
                 "models_refitted": models is not None,
                 "text": {"messages": text.messages, "flags": text.flags, "alerts": text.alerts},
+                "behaviour": None if behaviour is None else asdict(behaviour),
                 "points": {"first_messages": earned.first_messages, "survey_answers": earned.survey_answers},
                 "memberships": last.memberships,
                 "recounted": last.recounted,
@@ -123,8 +127,29 @@ def refresh_command(
         + (f"and the 30-day counts of {last.recounted:,} more " if last.recounted else "")
         + f"({len(reports)} run(s), {transitions:,} transitions recorded); "
         f"text: {text.messages:,} new messages read, {text.flags:,} flags, {text.alerts:,} alerts; "
-        f"points: {earned.first_messages:,} first messages, {earned.survey_answers:,} survey answers"
+        + (
+            ""
+            if behaviour is None
+            else f"behavioural tags: {behaviour.members:,} members tagged (+{behaviour.added:,} "
+            f"−{behaviour.removed:,} ~{behaviour.changed:,}); "
+        )
+        + f"points: {earned.first_messages:,} first messages, {earned.survey_answers:,} survey answers"
     )
+
+
+def store_behaviour_if_due(ctx: AppContext, as_of: datetime) -> "BehaviourReport | None":
+    """Everyone's behavioural tags (热衷分享, 夜猫子 …), stored for lists and playbook audiences, at
+    most every `text.behaviour_every_hours`; they read interests, so only with the text pass on."""
+    from qunyun.lifecycle.behaviour_pass import behaviour_due, store_behaviour_tags
+
+    every = timedelta(hours=ctx.settings.text.behaviour_every_hours)
+    if not ctx.settings.text.enabled:
+        return None
+    with ctx.engine.connect() as conn:
+        if not behaviour_due(conn, ctx.workspace_id, as_of, every):
+            return None
+    with err_console.status("counting behaviour (behavioural tags)…"):
+        return store_behaviour_tags(ctx.engine, ctx.mirror, ctx.workspace_id, as_of, ctx.settings.zone)
 
 
 def read_new_messages(ctx: AppContext) -> "TextReport":

@@ -28,6 +28,12 @@ def members_command(
     segment: Annotated[Segment | None, typer.Option(help="Only this segment.")] = None,
     stage: Annotated[Stage | None, typer.Option(help="Only this stage.")] = None,
     community: Annotated[str | None, typer.Option(help="Only this community (external id).")] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            help="Only members with this tag: operator, playbook, behavioural (夜猫子) or interest."
+        ),
+    ] = None,
     sort: Annotated[
         str, typer.Option(help="id, or value: P(alive) x value (CLV, else expected activity), highest first.")
     ] = "id",
@@ -39,7 +45,7 @@ def members_command(
     if typer_ctx.invoked_subcommand is not None:
         return
     ctx = AppContext.create(db, config)
-    flt = StateFilter(ctx.workspace_id, segment=segment, stage=stage, community=community)
+    flt = StateFilter(ctx.workspace_id, segment=segment, stage=stage, community=community, tag=tag)
     if sort not in ("id", "value"):
         raise typer.BadParameter(f"--sort is id or value, not {sort!r}")
     with ctx.engine.connect() as conn:

@@ -18,7 +18,15 @@ from sqlalchemy import Connection, and_, select
 from qunyun.journeys.definition import Audience
 from qunyun.store.engage_tables import ledger_accounts
 from qunyun.store.journey_tables import member_optouts, member_tags
-from qunyun.store.tables import communities, identities, member_scores, member_state, member_topics, members
+from qunyun.store.tables import (
+    communities,
+    identities,
+    member_behaviour,
+    member_scores,
+    member_state,
+    member_topics,
+    members,
+)
 
 CHUNK = 900  # bound parameters per IN list (SQLite's old limit is 999)
 
@@ -216,11 +224,14 @@ def _add_marks(
     by_member: dict[int, list[MemberView]],
     out: dict[tuple[int, int], MemberView],
 ) -> None:
-    for member_id, tag in conn.execute(
-        select(member_tags.c.member_id, member_tags.c.tag).where(member_tags.c.member_id.in_(chunk))
-    ):
-        for view in by_member[member_id]:
-            view.tags.add(tag)
+    # Operator and playbook tags, and the behavioural tags the refresh stored: audiences see both
+    # (two queries: one IN list each stays under SQLite's old parameter limit).
+    for table in (member_tags, member_behaviour):
+        for member_id, tag in conn.execute(
+            select(table.c.member_id, table.c.tag).where(table.c.member_id.in_(chunk))
+        ):
+            for view in by_member[member_id]:
+                view.tags.add(tag)
     for (member_id,) in conn.execute(
         select(member_optouts.c.member_id).where(member_optouts.c.member_id.in_(chunk))
     ):

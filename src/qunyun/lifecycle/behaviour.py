@@ -14,6 +14,8 @@ Each tag carries its reason in numbers, so an operator can see why.
 
 import re
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,14 +26,54 @@ from qunyun.domain import MESSAGE_KINDS, ActivityKind
 from qunyun.store.tables import activities, identities, member_topics
 
 WINDOW_DAYS = 90
-_QUESTION = re.compile(r"[？?]\s*\S{0,4}$|吗[？?。！!…\s]*$|呢[？?。\s]*$")
-_NIGHT_HOURS = {23, 0, 1, 2, 3}
+QUESTION_PATTERN = r"[？?]\s*\S{0,4}$|吗[？?。！!…\s]*$|呢[？?。\s]*$"  # also run by DuckDB (RE2)
+_QUESTION = re.compile(QUESTION_PATTERN)
+NIGHT_HOURS = (23, 0, 1, 2, 3)
+NOT_INTERACTIONS = ("join", "leave", "view", "text_flag", "delivery")
+RULE_TOPICS = ("优惠活动", "职场/技能提升")  # the interests the rules read
 
 
-_NOT_INTERACTIONS = ("join", "leave", "view", "text_flag", "delivery")
+@dataclass(frozen=True)
+class BehaviourCounts:
+    """What one member did in the window: everything the rules look at."""
+
+    interactions: int = 0
+    shares: int = 0
+    coupons: int = 0
+    events: int = 0
+    messages: int = 0
+    night_messages: int = 0
+    questions: int = 0
+
+
+def rules(counts: BehaviourCounts, interests: Mapping[str, float]) -> list[dict[str, str]]:
+    """The behavioural tags these counts earn, each with its reason in numbers."""
+    tags: list[dict[str, str]] = []
+
+    def tag(name: str, reason: str) -> None:
+        tags.append({"tag": name, "reason": reason})
+
+    c = counts
+    if c.shares >= 3 or (c.interactions >= 5 and c.shares / c.interactions >= 0.2):
+        tag("热衷分享", f"{c.shares} shares of {c.interactions} interactions in {WINDOW_DAYS} days")
+    deals = interests.get("优惠活动", 0.0)
+    if c.coupons >= 2 or deals >= 1.0:
+        tag("喜欢优惠活动", f"{c.coupons} coupons redeemed; 优惠活动 interest {deals:.1f}")
+    skills = interests.get("职场/技能提升", 0.0)
+    if skills >= 1.0:
+        tag("关注技能提升", f"职场/技能提升 interest {skills:.1f}")
+    if c.events >= 2:
+        tag("活动达人", f"attended {c.events} events")
+    if c.messages >= 10:
+        if c.night_messages / c.messages >= 0.3:
+            tag("夜猫子", f"{c.night_messages} of {c.messages} messages between 23:00 and 04:00")
+        if c.questions / c.messages >= 0.4:
+            tag("爱提问", f"{c.questions} of {c.messages} messages are questions")
+    return tags
 
 
 def behaviour_tags(conn: Connection, member_id: int, as_of: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """One member's tags as of now (the member page); `behaviour_pass` stores everyone's."""
     since = as_of - timedelta(days=WINDOW_DAYS)
     rows = conn.execute(
         select(activities.c.kind, activities.c.occurred_at, activities.c.text)
@@ -44,37 +86,20 @@ def behaviour_tags(conn: Connection, member_id: int, as_of: datetime, zone: Zone
     ).all()
     kinds = Counter(row.kind for row in rows)
     messages = [row for row in rows if row.kind in {k.value for k in MESSAGE_KINDS}]
-    interests = {
-        row.topic: row.score
-        for row in conn.execute(
-            select(member_topics.c.topic, member_topics.c.score).where(member_topics.c.member_id == member_id)
+    interests: dict[str, float] = {}
+    for topic, score in conn.execute(
+        select(member_topics.c.topic, member_topics.c.score).where(
+            member_topics.c.member_id == member_id, member_topics.c.topic.in_(RULE_TOPICS)
         )
-    }
-    tags: list[dict[str, Any]] = []
-
-    def tag(name: str, reason: str) -> None:
-        tags.append({"tag": name, "reason": reason})
-
-    interactions = sum(n for kind, n in kinds.items() if kind not in _NOT_INTERACTIONS)
-    shares = kinds[ActivityKind.SHARE.value]
-    if shares >= 3 or (interactions >= 5 and shares / interactions >= 0.2):
-        tag("热衷分享", f"{shares} shares of {interactions} interactions in {WINDOW_DAYS} days")
-    coupons = kinds[ActivityKind.COUPON_REDEEM.value]
-    if coupons >= 2 or interests.get("优惠活动", 0.0) >= 1.0:
-        tag(
-            "喜欢优惠活动",
-            f"{coupons} coupons redeemed; 优惠活动 interest {interests.get('优惠活动', 0.0):.1f}",
-        )
-    if interests.get("职场/技能提升", 0.0) >= 1.0:
-        tag("关注技能提升", f"职场/技能提升 interest {interests['职场/技能提升']:.1f}")
-    events = kinds[ActivityKind.EVENT_ATTEND.value]
-    if events >= 2:
-        tag("活动达人", f"attended {events} events")
-    if len(messages) >= 10:
-        night = sum(row.occurred_at.astimezone(zone).hour in _NIGHT_HOURS for row in messages)
-        if night / len(messages) >= 0.3:
-            tag("夜猫子", f"{night} of {len(messages)} messages between 23:00 and 04:00")
-        questions = sum(bool(row.text and _QUESTION.search(row.text)) for row in messages)
-        if questions / len(messages) >= 0.4:
-            tag("爱提问", f"{questions} of {len(messages)} messages are questions")
-    return tags
+    ):
+        interests[topic] = max(interests.get(topic, 0.0), float(score))  # the strongest of its groups
+    counts = BehaviourCounts(
+        interactions=sum(n for kind, n in kinds.items() if kind not in NOT_INTERACTIONS),
+        shares=kinds[ActivityKind.SHARE.value],
+        coupons=kinds[ActivityKind.COUPON_REDEEM.value],
+        events=kinds[ActivityKind.EVENT_ATTEND.value],
+        messages=len(messages),
+        night_messages=sum(row.occurred_at.astimezone(zone).hour in NIGHT_HOURS for row in messages),
+        questions=sum(bool(row.text and _QUESTION.search(row.text)) for row in messages),
+    )
+    return list(rules(counts, interests))

@@ -14,6 +14,7 @@ from qunyun.store.tables import (
     activities,
     communities,
     identities,
+    member_behaviour,
     member_scores,
     member_state,
     member_topics,
@@ -54,16 +55,23 @@ def _scoped(query: Any, flt: StateFilter) -> Any:
 
 
 def _tagged(tag: str) -> Any:
-    """Members with the operator/playbook tag, or with the interest topic in that community.
+    """Members with the operator/playbook or behavioural tag, or with the interest topic in that community.
 
     The candidate ids come first (from the tag and topic indexes), so the planner starts from
     them: a rare tag no longer means scanning every membership (1M: 1-4 s → ~15 ms)."""
     candidates = (
         select(member_tags.c.member_id)
         .where(member_tags.c.tag == tag)
-        .union(select(member_topics.c.member_id).where(member_topics.c.topic == tag))
+        .union(
+            select(member_topics.c.member_id).where(member_topics.c.topic == tag),
+            select(member_behaviour.c.member_id).where(member_behaviour.c.tag == tag),
+        )
     )
-    tagged = select(member_tags.c.member_id).where(member_tags.c.tag == tag)
+    tagged = (
+        select(member_tags.c.member_id)
+        .where(member_tags.c.tag == tag)
+        .union(select(member_behaviour.c.member_id).where(member_behaviour.c.tag == tag))
+    )
     topical = (
         select(member_topics.c.member_id)
         .where(

@@ -22,7 +22,16 @@ from qunyun.store.bulk import insert_or_skip
 from qunyun.store.feedback_tables import survey_responses
 from qunyun.store.journey_tables import member_optouts, member_tags, operator_tasks, outbox
 from qunyun.store.member_activity import require_member
-from qunyun.store.tables import activities, alerts, contacts, identities, member_topics, members, message_text
+from qunyun.store.tables import (
+    activities,
+    alerts,
+    contacts,
+    identities,
+    member_behaviour,
+    member_topics,
+    members,
+    message_text,
+)
 
 ERASED_RECIPIENT = "erased"
 
@@ -75,6 +84,9 @@ def erase_member(conn: Connection, workspace_id: int, member_id: int, at: dateti
     ).rowcount
     count["topics"] = conn.execute(
         delete(member_topics).where(member_topics.c.member_id == member_id)
+    ).rowcount
+    count["behaviour_tags"] = conn.execute(
+        delete(member_behaviour).where(member_behaviour.c.member_id == member_id)
     ).rowcount
     count["tags"] = conn.execute(delete(member_tags).where(member_tags.c.member_id == member_id)).rowcount
     count["alerts"] = conn.execute(

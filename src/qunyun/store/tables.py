@@ -373,6 +373,24 @@ member_topics = Table(
     Index(None, "topic", "member_id"),  # the dashboard's tag filter starts from a topic
 )
 
+member_behaviour = Table(
+    "member_behaviour",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("member_id", ForeignKey("members.id"), primary_key=True),
+    Column("tag", String(60), primary_key=True),  # 热衷分享, 夜猫子 … (lifecycle/behaviour.py)
+    Column("reason", String(200), nullable=False),  # the counts behind it
+    Column("as_of", UtcDateTime, nullable=False),  # the pass that found it
+    Index(None, "workspace_id", "tag"),
+)
+
+behaviour_state = Table(
+    "behaviour_state",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("as_of", UtcDateTime, nullable=False),  # the last pass over the whole workspace
+)
+
 alerts = Table(
     "alerts",
     metadata,
