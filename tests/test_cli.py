@@ -290,11 +290,11 @@ def test_refresh_stores_behavioural_tags_once_a_day_and_members_filter_on_them(t
     rows += [row("2026-06-01T10:00:00+08:00", "quiet", "message", "大家好")]
     invoke("import", "csv", str(write_csv(tmp_path / "b.csv", rows)), "--db", db)
     first = invoke("refresh", "--as-of", "2026-06-05", "--db", db, "--json")
-    assert first["behaviour"] == {"members": 1, "added": 1, "removed": 0, "changed": 0}
+    assert first["behaviour"] == {"members": 1, "added": 1, "removed": 0}
     later = invoke("refresh", "--as-of", "2026-06-06T20:00", "--db", db, "--json")  # 20 h after midnight
     assert later["behaviour"] is None  # counted less than 24 hours ago
     next_day = invoke("refresh", "--as-of", "2026-06-07T01:00", "--db", db, "--json")
-    assert next_day["behaviour"] == {"members": 1, "added": 0, "removed": 0, "changed": 0}
+    assert next_day["behaviour"] == {"members": 1, "added": 0, "removed": 0}
     listed = invoke("members", "--tag", "热衷分享", "--db", db, "--json")
     assert [m["display_name"] for m in listed["members"]] == ["nick-sharer"]
     assert invoke("members", "--tag", "夜猫子", "--db", db, "--json")["members"] == []

@@ -131,7 +131,7 @@ def refresh_command(
             ""
             if behaviour is None
             else f"behavioural tags: {behaviour.members:,} members tagged (+{behaviour.added:,} "
-            f"−{behaviour.removed:,} ~{behaviour.changed:,}); "
+            f"−{behaviour.removed:,}); "
         )
         + f"points: {earned.first_messages:,} first messages, {earned.survey_answers:,} survey answers"
     )

@@ -4,7 +4,9 @@ The member page computes its member's tags live (`behaviour.behaviour_tags`); me
 dashboard's tag filter and playbook audiences need everyone's, so the refresh counts them for the
 whole workspace in one DuckDB query over the analytics mirror (local hours through ICU time zones,
 questions by the same pattern, RE2 here) and applies the same `rules`. Only the difference is
-written: tags a member lost are deleted, new ones inserted, changed reasons updated.
+written: tags a member lost are deleted, new ones inserted. A kept tag keeps the reason and date
+it was first found with (its counts move every day; rewriting them would rewrite most rows of a
+large community daily); the member page shows today's reasons.
 """
 
 from collections import defaultdict
@@ -38,7 +40,6 @@ class BehaviourReport:
     members: int = 0  # members with a behavioural tag after the pass
     added: int = 0
     removed: int = 0
-    changed: int = 0
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -115,31 +116,30 @@ def store_behaviour_tags(
             for tag in rules(counts.get(member_id, BehaviourCounts()), interests.get(member_id, {})):
                 wanted[(member_id, tag["tag"])] = tag["reason"]
         stored = {
-            (int(m), str(t)): str(r)
-            for m, t, r in conn.execute(
-                select(member_behaviour.c.member_id, member_behaviour.c.tag, member_behaviour.c.reason).where(
+            (int(m), str(t))
+            for m, t in conn.execute(
+                select(member_behaviour.c.member_id, member_behaviour.c.tag).where(
                     member_behaviour.c.workspace_id == workspace_id
                 )
             )
         }
-        stale = sorted(key for key in stored if key not in wanted)
+        stale = sorted(stored - wanted.keys())
         _delete(conn, stale)
-        fresh = [key for key, reason in wanted.items() if stored.get(key) != reason]
+        fresh = sorted(wanted.keys() - stored)
         stamp = encode_utc(as_of, conn.dialect.name)
         upsert_rows(
             conn,
             member_behaviour,
             ("workspace_id", "member_id", "tag", "reason", "as_of"),
             ("member_id", "tag"),
-            [(workspace_id, m, t, wanted[(m, t)], stamp) for m, t in sorted(fresh)],
+            [(workspace_id, m, t, wanted[(m, t)], stamp) for m, t in fresh],
         )
         upsert_rows(
             conn, behaviour_state, ("workspace_id", "as_of"), ("workspace_id",), [(workspace_id, stamp)]
         )
     report.members = len({m for m, _ in wanted})
     report.removed = len(stale)
-    report.changed = sum(1 for key in fresh if key in stored)
-    report.added = len(fresh) - report.changed
+    report.added = len(fresh)
     return report
 
 
