@@ -1,8 +1,10 @@
 """`qunyun members …` (list, link, unlink) and `qunyun member ID`."""
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
+from rich import box
 from rich.table import Table
 
 from qunyun.cli.context import AppContext
@@ -55,37 +57,42 @@ def members_command(
     if as_json:
         print_json({"count": len(rows), "offset": offset, "members": rows})
         return
-    zone = ctx.settings.zone
-    table = Table()
-    for column in (
-        "id",
-        "nickname",
-        "community",
-        "stage",
-        "segment",
-        "last message",
-        "msgs 30d",
-        "spend",
-        "P(alive)",
-        "outlook",
-        "CLV",
-    ):
-        table.add_column(column)
+    console.print(member_table(rows, ctx.settings.zone, console.width))
+
+
+def member_table(rows: list[dict[str, Any]], zone: ZoneInfo, width: int) -> Table:
+    """One line per member. Under 120 columns the stage, community, 30-day messages and spend
+    are left out (`--json` has everything)."""
+    wide = width >= 120
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("nickname", no_wrap=True, overflow="ellipsis", max_width=10)
+    if wide:
+        table.add_column("community", no_wrap=True, overflow="ellipsis", max_width=14)
+        table.add_column("stage", no_wrap=True)
+    table.add_column("segment", no_wrap=True)
+    table.add_column("last msg", no_wrap=True)
+    if wide:
+        table.add_column("msgs 30d", justify="right", no_wrap=True)
+        table.add_column("spend", justify="right", no_wrap=True)
+    table.add_column("P(alive)", justify="right", no_wrap=True)
+    table.add_column("outlook", no_wrap=True)
+    table.add_column("CLV", justify="right", no_wrap=True)
     for row in rows:
-        table.add_row(
-            str(row["member_id"]),
-            row["display_name"] or "",
-            row["community"],
-            row["stage"],
-            row["segment"],
-            when(row["last_message_at"], zone),
-            str(row["messages_30d"]),
-            money(row["spend_minor"]),
+        clv = row["clv_minor"]
+        cells = [str(row["member_id"]), row["display_name"] or ""]
+        if wide:
+            cells += [row["community"], row["stage"]]
+        cells += [row["segment"], when(row["last_message_at"], zone)[:10]]
+        if wide:
+            cells += [str(row["messages_30d"]), money(row["spend_minor"])]
+        cells += [
             "" if row["p_alive"] is None else f"{row['p_alive']:.2f}",
             row["outlook"] or "",
-            money(None if row["clv_minor"] is None else round(row["clv_minor"])),
-        )
-    console.print(table)
+            "" if clv is None else f"{clv / 100:,.0f}",
+        ]
+        table.add_row(*cells)
+    return table
 
 
 @members_app.command("link")
