@@ -117,3 +117,20 @@ def read_with_peak(fmt: str, path: Path) -> tuple[int, int]:
     finally:
         tracemalloc.stop()
     return rows, top
+
+
+def rendered_rows(table: Any, width: int, ids: Sequence[str]) -> list[str]:
+    """The table printed at `width`: asserts nothing is wider and each of `ids` (first column, in
+    order) takes exactly one line with nothing folded under it; returns those lines."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    console = Console(width=width, record=True, color_system=None)
+    console.print(table)
+    lines = console.export_text().splitlines()
+    assert max(cell_len(line.rstrip()) for line in lines) <= width
+    body = [line for line in lines if line.split() and line.split()[0] in ids]
+    assert [line.split()[0] for line in body] == list(ids)
+    first = lines.index(body[0])
+    assert lines[first : first + len(ids)] == body  # consecutive: no row folds onto a second line
+    return body

@@ -4,9 +4,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from rich.cells import cell_len
-from rich.console import Console
 
+from helpers import rendered_rows
 from qunyun.cli.members_cmd import member_table
 
 
@@ -28,13 +27,8 @@ def test_member_table_fits_and_keeps_one_line_per_member(width: int) -> None:
         }
         for i in range(3)
     ]
-    console = Console(width=width, record=True, color_system=None)
-    console.print(member_table(rows, ZoneInfo("Asia/Shanghai"), width))
-    lines = console.export_text().splitlines()
-    assert max(cell_len(line.rstrip()) for line in lines) <= width
-    body = [line for line in lines if line.strip().startswith("10000")]
-    assert [line.split()[0] for line in body] == ["100000", "100001", "100002"]
-    first = lines.index(body[0])
-    assert lines[first : first + 3] == body  # nothing folds onto a second line
+    body = rendered_rows(
+        member_table(rows, ZoneInfo("Asia/Shanghai"), width), width, ["100000", "100001", "100002"]
+    )
     assert all("2026-09-01" in line and "churned (likely)" in line and "98,765" in line for line in body)
     assert all(("1,234,567.00" in line) is (width >= 120) for line in body)

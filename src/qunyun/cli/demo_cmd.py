@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -22,7 +21,7 @@ from qunyun.cli.content_cmd import WEEKDAYS
 from qunyun.cli.context import AppContext
 from qunyun.cli.lifecycle_cmd import refit_models_if_due, replay_refresh
 from qunyun.cli.options import ConfigOption
-from qunyun.cli.output import console, err_console, when
+from qunyun.cli.output import compact_table, console, day, err_console, when, whole_money
 from qunyun.config import ModelsConfig
 from qunyun.domain import Segment
 from qunyun.errors import QunyunError
@@ -189,7 +188,7 @@ def print_analytics(ctx: AppContext, sim: "Simulator") -> None:
     )
     engine = AnalyticsEngine.on_mirror(ctx.mirror)
     weeks = community_metrics(engine, query).to_pyarrow().to_pylist()
-    table = Table(title="Last four weeks 近四周", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    table = compact_table("Last four weeks 近四周")
     for column in ("week", "members", "DAU", "WAU", "MAU", "发言率", "互动率", "acks", "conv.", "churn"):
         table.add_column(column, justify="right", no_wrap=True)
     for w in weeks:
@@ -264,12 +263,7 @@ def waking_list(waking: list[dict[str, Any]], zone: ZoneInfo, models: ModelsConf
     """The 唤醒名单 table: one line per silent member worth waking, with the interests a wake-up
     message would be about. Under 100 columns the message count and the last words are left out."""
     wide = width >= 100
-    table = Table(
-        title="Silent members worth waking 唤醒名单 (P(alive) × value first)",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-    )
+    table = compact_table("Silent members worth waking 唤醒名单 (P(alive) × value first)")
     table.add_column("member", justify="right", no_wrap=True)
     table.add_column("nickname", no_wrap=True, overflow="ellipsis", max_width=10)
     table.add_column("last msg", no_wrap=True)
@@ -282,14 +276,14 @@ def waking_list(waking: list[dict[str, Any]], zone: ZoneInfo, models: ModelsConf
     if wide:
         table.add_column("last said")  # the one column that gives way: its text stays on one line
     for row in waking:
-        alive, clv = row["p_alive"], row["clv_minor"]
+        alive = row["p_alive"]
         cells: list[str | Text] = [
             str(row["member_id"]),
             row["display_name"] or "",
-            when(row["last_message_at"], zone)[:10],
+            day(row["last_message_at"], zone),
             *([str(row["messages_total"])] if wide else []),
             "" if alive is None else f"{alive:.2f}",
-            "" if clv is None else f"{clv / 100:,.0f}",
+            whole_money(row["clv_minor"]),
             outlook(Segment.SILENT, score_of(row), models) or "",
             " · ".join(row["interests"][:2]) or "—",
         ]

@@ -4,12 +4,11 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich import box
 from rich.table import Table
 
 from qunyun.cli.context import AppContext
 from qunyun.cli.options import ConfigOption, DbOption, JsonOption
-from qunyun.cli.output import console, money, print_json, when
+from qunyun.cli.output import compact_table, console, day, money, print_json, when, whole_money
 from qunyun.domain import Segment, Stage
 from qunyun.errors import PrivacyError
 from qunyun.lifecycle.model_views import outlook, score_of
@@ -64,7 +63,7 @@ def member_table(rows: list[dict[str, Any]], zone: ZoneInfo, width: int) -> Tabl
     """One line per member. Under 120 columns the stage, community, 30-day messages and spend
     are left out (`--json` has everything)."""
     wide = width >= 120
-    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    table = compact_table()
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("nickname", no_wrap=True, overflow="ellipsis", max_width=10)
     if wide:
@@ -79,17 +78,16 @@ def member_table(rows: list[dict[str, Any]], zone: ZoneInfo, width: int) -> Tabl
     table.add_column("outlook", no_wrap=True)
     table.add_column("CLV", justify="right", no_wrap=True)
     for row in rows:
-        clv = row["clv_minor"]
         cells = [str(row["member_id"]), row["display_name"] or ""]
         if wide:
             cells += [row["community"], row["stage"]]
-        cells += [row["segment"], when(row["last_message_at"], zone)[:10]]
+        cells += [row["segment"], day(row["last_message_at"], zone)]
         if wide:
             cells += [str(row["messages_30d"]), money(row["spend_minor"])]
         cells += [
             "" if row["p_alive"] is None else f"{row['p_alive']:.2f}",
             row["outlook"] or "",
-            "" if clv is None else f"{clv / 100:,.0f}",
+            whole_money(row["clv_minor"]),
         ]
         table.add_row(*cells)
     return table
