@@ -54,8 +54,9 @@ _READ_KINDS = sorted(_MESSAGE_KINDS | {ActivityKind.REACTION.value})
 # community a -0.6 cut alerted on 9% of messages, mostly questions ("孩子挑食有什么办法吗？").
 NEGATIVE_ALERT_SCORE = -0.9
 # English scores are VADER's compound (nlp/sentiment.py), on another scale: real complaints sit at
-# -0.36 to -0.70 there. At -0.5, 4 of 12 hand-labelled English complaints alert alone and none of
-# 24 other messages (tests/data/english_chat_sentiment.tsv); the rest count in the negative share.
+# -0.36 to -0.70 there. 4 of 12 hand-labelled English complaints reach -0.5 (one a question, which
+# never alerts alone), none of 24 other messages (tests/data/english_chat_sentiment.tsv); the rest
+# count in the negative share.
 ENGLISH_ALERT_SCORE = -0.5
 _QUESTION = re.compile(r"[？?]|吗|呢")
 RISE_WINDOW = timedelta(hours=6)
