@@ -142,9 +142,9 @@ def store_behaviour_if_due(ctx: AppContext, as_of: datetime) -> "BehaviourReport
     most every `text.behaviour_every_hours`; they read interests, so only with the text pass on."""
     from qunyun.lifecycle.behaviour_pass import behaviour_due, store_behaviour_tags
 
-    every = timedelta(hours=ctx.settings.text.behaviour_every_hours)
     if not ctx.settings.text.enabled:
         return None
+    every = timedelta(hours=ctx.settings.text.behaviour_every_hours)
     with ctx.engine.connect() as conn:
         if not behaviour_due(conn, ctx.workspace_id, as_of, every):
             return None

@@ -165,27 +165,12 @@ def _reply_edges(conn: Connection, where: list[object]) -> dict[tuple[int, int],
         .where(*where, activities.c.kind == "reply", activities.c.reply_to.is_not(None))  # type: ignore[arg-type]
     ).all()
     targets = find_by_reference(conn, ((c, str(r)) for _, c, r in replies), _REPLIED_KINDS)
-    authors = _members_of(conn, {t.identity_id for t in targets.values()})
     edges: dict[tuple[int, int], int] = defaultdict(int)
     for replier, community_id, reply_to in replies:
         target = targets.get((community_id, str(reply_to)))
-        replied = authors.get(target.identity_id) if target else None
-        if replied is not None and replier != replied:
-            edges[(int(replier), replied)] += 1
+        if target is not None and replier != target.member_id:
+            edges[(int(replier), target.member_id)] += 1
     return edges
-
-
-def _members_of(conn: Connection, identity_ids: set[int]) -> dict[int, int]:
-    ordered = sorted(identity_ids)
-    found: dict[int, int] = {}
-    for start in range(0, len(ordered), 500):
-        rows = conn.execute(
-            select(identities.c.id, identities.c.member_id).where(
-                identities.c.id.in_(ordered[start : start + 500])
-            )
-        )
-        found.update({int(i): int(m) for i, m in rows})
-    return found
 
 
 def leaderboard(

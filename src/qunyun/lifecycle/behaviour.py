@@ -102,4 +102,4 @@ def behaviour_tags(conn: Connection, member_id: int, as_of: datetime, zone: Zone
         night_messages=sum(row.occurred_at.astimezone(zone).hour in NIGHT_HOURS for row in messages),
         questions=sum(bool(row.text and _QUESTION.search(row.text)) for row in messages),
     )
-    return list(rules(counts, interests))
+    return rules(counts, interests)

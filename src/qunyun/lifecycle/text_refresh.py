@@ -285,6 +285,14 @@ def _flag_activities(
         )
 
 
+def _negative_enough(text: str, score: float) -> bool:
+    """Strongly negative on its language's scale and not a question: an alert on its own."""
+    if score > ENGLISH_ALERT_SCORE or _QUESTION.search(text):
+        return False
+    # English's cut is the looser one, so only these few messages pay for the language check.
+    return score <= (ENGLISH_ALERT_SCORE if is_english(prepare(text)) else NEGATIVE_ALERT_SCORE)
+
+
 def _alerts(
     out: _Batch, workspace_id: int, message: _Message, flags: list[dict[str, str]], score: float | None
 ) -> None:
@@ -303,8 +311,7 @@ def _alerts(
             }
         )
 
-    cut = ENGLISH_ALERT_SCORE if is_english(prepare(message.text)) else NEGATIVE_ALERT_SCORE
-    if score is not None and score <= cut and not _QUESTION.search(message.text):
+    if score is not None and _negative_enough(message.text, score):
         add("negative_message", "warning", {"score": round(score, 3)})
     sensitive = [f for f in flags if f["kind"] == "sensitive"]
     complaints = [f["term"] for f in sensitive if f["category"] == "complaint"]

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from qunyun.domain.activity import reference_key
-from qunyun.store.tables import activities, communities
+from qunyun.store.tables import activities, communities, identities
 
 _CHUNK = 500  # keys per IN list: well under SQLite's and PostgreSQL's parameter limits
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The activity a reference names: who wrote it and what it said."""
+    """The activity a reference names: who wrote it (identity and its member now) and what it said."""
 
     identity_id: int
+    member_id: int
     text: str | None
 
 
@@ -52,11 +53,18 @@ def find_by_reference(
         platform_keys = sorted(k for p, k in keys if p == platform)
         for start in range(0, len(platform_keys), _CHUNK):
             rows = conn.execute(
-                select(activities.c.idempotency_key, activities.c.identity_id, activities.c.text).where(
+                select(
+                    activities.c.idempotency_key,
+                    activities.c.identity_id,
+                    identities.c.member_id,
+                    activities.c.text,
+                )
+                .join(identities, identities.c.id == activities.c.identity_id)
+                .where(
                     activities.c.source == platform,
                     activities.c.idempotency_key.in_(platform_keys[start : start + _CHUNK]),
                 )
             )
-            for key, identity_id, text in rows:
-                found[keys[(platform, key)]] = Target(int(identity_id), text)
+            for key, identity_id, member_id, text in rows:
+                found[keys[(platform, key)]] = Target(int(identity_id), int(member_id), text)
     return found
